@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * hsm: the module and the libp11 context. This file opens and frees the
+ * struct hsm, loads and unloads (and, after a token loss, rebuilds) the one
+ * libp11 context of the process, finds a token by the attributes of a
+ * pkcs11: URI, and logs in, turning libp11's PKCS#11 error codes into
+ * errors that name the token. A wrong PIN is reported once and never
+ * retried: a real token locks its PIN after a few failures.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "hsm/hsm_int.h"
+
+static const struct {
+	const char *name;
+	enum hsm_key_type type;
+} key_types[] = {
+	{ "ec-p256", HSM_KEY_EC_P256 },
+	{ "p256", HSM_KEY_EC_P256 },
+	{ "p-256", HSM_KEY_EC_P256 },
+	{ "prime256v1", HSM_KEY_EC_P256 },
+	{ "secp256r1", HSM_KEY_EC_P256 },
+	{ "ec-p384", HSM_KEY_EC_P384 },
+	{ "p384", HSM_KEY_EC_P384 },
+	{ "p-384", HSM_KEY_EC_P384 },
+	{ "secp384r1", HSM_KEY_EC_P384 },
+	{ "rsa-2048", HSM_KEY_RSA_2048 },
+	{ "rsa2048", HSM_KEY_RSA_2048 },
+	{ "rsa:2048", HSM_KEY_RSA_2048 },
+	{ "rsa-3072", HSM_KEY_RSA_3072 },
+	{ "rsa3072", HSM_KEY_RSA_3072 },
+	{ "rsa:3072", HSM_KEY_RSA_3072 },
+	{ "rsa-4096", HSM_KEY_RSA_4096 },
+	{ "rsa4096", HSM_KEY_RSA_4096 },
+	{ "rsa:4096", HSM_KEY_RSA_4096 },
+};
+
+int
+hsm_key_type_parse(enum hsm_key_type *out, const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return ca_error(CA_ERR_USAGE, "key type: none given");
+	for (i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++) {
+		if (strcasecmp(s, key_types[i].name) == 0) {
+			*out = key_types[i].type;
+			return CA_OK;
+		}
+	}
+	return ca_error(CA_ERR_UNSUPPORTED, "key type \"%.64s\": not supported "
+	    "(use ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096)", s);
+}
+
+const char *
+hsm_key_type_name(enum hsm_key_type t)
+{
+	switch (t) {
+	case HSM_KEY_EC_P256:
+		return "ec-p256";
+	case HSM_KEY_EC_P384:
+		return "ec-p384";
+	case HSM_KEY_RSA_2048:
+		return "rsa-2048";
+	case HSM_KEY_RSA_3072:
+		return "rsa-3072";
+	case HSM_KEY_RSA_4096:
+		return "rsa-4096";
+	}
+	return "unknown";
+}
+
+void
+hsm_uri_text(char *buf, size_t len, const struct pkcs11_uri *u)
+{
+	if (pkcs11_uri_format(buf, len, u) >= len && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
+/*
+ * hsm_copy_field copies a libp11 string (or NULL) into a fixed buffer,
+ * without the blanks PKCS#11 pads its fields with.
+ */
+void
+hsm_copy_field(char *dst, size_t dstlen, const char *src)
+{
+	size_t n;
+
+	if (dstlen == 0)
+		return;
+	if (src == NULL)
+		src = "";
+	n = strnlen(src, dstlen - 1);
+	memmove(dst, src, n);
+	while (n > 0 && dst[n - 1] == ' ')
+		n--;
+	dst[n] = '\0';
+}
+
+/*
+ * hsm_err_scan empties OpenSSL's error queue and returns the last
+ * PKCS#11 return value libp11 put there (CKR_...), or 0 when there was
+ * none.
+ */
+unsigned long
+hsm_err_scan(void)
+{
+	unsigned long e, ckr = 0;
+	int lib = ERR_get_CKR_code();
+
+	while ((e = ERR_get_error()) != 0)
+		if (lib != 0 && ERR_GET_LIB(e) == lib)
+			ckr = ERR_GET_REASON(e);
+	return ckr;
+}
+
+int
+hsm_check_fork(const struct hsm *h)
+{
+	if (h->pid != getpid())
+		return ca_error(CA_ERR_USAGE, "PKCS#11 module %s: loaded before "
+		    "fork(); open the hsm in the process that uses it",
+		    h->module);
+	return CA_OK;
+}
+
+/* hsm_ctx_load loads the module into a new libp11 context. */
+int
+hsm_ctx_load(struct hsm *h)
+{
+	unsigned long ckr;
+
+	if (h->loaded)
+		return CA_OK;
+	ERR_clear_error();
+	if ((h->ctx = PKCS11_CTX_new()) == NULL)
+		return ca_error(CA_ERR_NOMEM, "libp11: cannot create a context");
+	if (h->init_args != NULL)
+		PKCS11_CTX_init_args(h->ctx, h->init_args);
+	if (PKCS11_CTX_load(h->ctx, h->module) != 0) {
+		ckr = hsm_err_scan();
+		PKCS11_CTX_free(h->ctx);
+		h->ctx = NULL;
+		return ca_error(CA_ERR_HSM, "PKCS#11 module %s: cannot be "
+		    "loaded or initialised%s%s", h->module, ckr ? ": " : "",
+		    ckr ? hsm_ckr_name(ckr) : "");
+	}
+	if (PKCS11_enumerate_slots(h->ctx, &h->slots, &h->nslots) != 0) {
+		ckr = hsm_err_scan();
+		PKCS11_CTX_unload(h->ctx);
+		PKCS11_CTX_free(h->ctx);
+		h->ctx = NULL;
+		return ca_error(CA_ERR_HSM, "PKCS#11 module %s: cannot list "
+		    "slots%s%s", h->module, ckr ? ": " : "",
+		    ckr ? hsm_ckr_name(ckr) : "");
+	}
+	h->loaded = 1;
+	return CA_OK;
+}
+
+/*
+ * hsm_ctx_unload frees every key's EVP_PKEY (they point into libp11's
+ * slots), releases the slots and unloads the module.
+ */
+void
+hsm_ctx_unload(struct hsm *h)
+{
+	struct hsm_key *k;
+
+	for (k = h->keys; k != NULL; k = k->next) {
+		EVP_PKEY_free(k->pkey);
+		k->pkey = NULL;
+	}
+	if (h->ctx == NULL)
+		return;
+	if (h->slots != NULL)
+		PKCS11_release_all_slots(h->ctx, h->slots, h->nslots);
+	h->slots = NULL;
+	h->nslots = 0;
+	if (h->loaded)
+		PKCS11_CTX_unload(h->ctx);
+	PKCS11_CTX_free(h->ctx);
+	h->ctx = NULL;
+	h->loaded = 0;
+	ERR_clear_error();
+}
+
+/*
+ * hsm_ctx_ready makes sure the context is loaded, rebuilding it first when
+ * a token loss marked it stale. The caller holds h->lock exclusively.
+ */
+int
+hsm_ctx_ready(struct hsm *h)
+{
+	int rc;
+
+	if ((rc = hsm_check_fork(h)) != CA_OK)
+		return rc;
+	if (__atomic_load_n(&h->stale, __ATOMIC_ACQUIRE)) {
+		hsm_ctx_unload(h);
+		h->generation++;
+		__atomic_store_n(&h->stale, 0, __ATOMIC_RELEASE);
+	}
+	return hsm_ctx_load(h);
+}
+
+int
+hsm_open(struct hsm **out, const struct hsm_config *cfg)
+{
+	struct hsm *h = NULL;
+	CK_C_GetFunctionList getfl;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if (cfg == NULL || cfg->module == NULL || *cfg->module == '\0')
+		return ca_error(CA_ERR_CONFIG, "hsm: no PKCS#11 module path "
+		    "configured");
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return ca_error(CA_ERR_NOMEM, "hsm: out of memory");
+	h->pid = getpid();
+	h->allow_unsafe_keys = cfg->allow_unsafe_keys;
+	if (pthread_rwlock_init(&h->lock, NULL) != 0) {
+		free(h);
+		return ca_error(CA_ERR_INTERNAL, "hsm: cannot create a lock");
+	}
+	if ((h->module = strdup(cfg->module)) == NULL ||
+	    (cfg->init_args != NULL &&
+	    (h->init_args = strdup(cfg->init_args)) == NULL)) {
+		rc = ca_error(CA_ERR_NOMEM, "hsm: out of memory");
+		goto out;
+	}
+	/*
+	 * Our own reference keeps the function list mapped across libp11's
+	 * unload and load during a rebuild.
+	 */
+	if ((h->dl = dlopen(h->module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		rc = ca_error(CA_ERR_CONFIG, "PKCS#11 module %s: cannot be "
+		    "loaded: %s", h->module, dlerror());
+		goto out;
+	}
+	*(void **)&getfl = dlsym(h->dl, "C_GetFunctionList");
+	if (getfl == NULL || getfl(&h->fl) != CKR_OK || h->fl == NULL) {
+		rc = ca_error(CA_ERR_CONFIG, "PKCS#11 module %s: no "
+		    "C_GetFunctionList", h->module);
+		goto out;
+	}
+	if ((rc = hsm_ctx_load(h)) != CA_OK)
+		goto out;
+	*out = h;
+	h = NULL;
+	rc = CA_OK;
+ out:
+	hsm_free(h);
+	return rc;
+}
+
+void
+hsm_free(struct hsm *h)
+{
+	struct hsm_key *k;
+
+	if (h == NULL)
+		return;
+	while ((k = h->keys) != NULL) {
+		h->keys = k->next;
+		k->next = NULL;
+		k->h = NULL;
+		hsm_key_free(k);
+	}
+	if (h->pid == getpid())
+		hsm_ctx_unload(h);
+	if (h->dl != NULL)
+		dlclose(h->dl);
+	pthread_rwlock_destroy(&h->lock);
+	free(h->module);
+	free(h->init_args);
+	free(h);
+}
+
+static int
+field_eq(const char *want, const char *have)
+{
+	char buf[HSM_URI_TEXT];
+
+	if (want == NULL)
+		return 1;
+	hsm_copy_field(buf, sizeof(buf), have);
+	return strcmp(want, buf) == 0;
+}
+
+static int
+slot_matches(PKCS11_SLOT *s, const struct pkcs11_uri *u)
+{
+	PKCS11_TOKEN *t = s->token;
+
+	if (t == NULL || !t->initialized)
+		return 0;
+	if (u->has_slot_id && PKCS11_get_slotid_from_slot(s) != u->slot_id)
+		return 0;
+	return field_eq(u->token, t->label) &&
+	    field_eq(u->serial, t->serialnr) &&
+	    field_eq(u->manufacturer, t->manufacturer) &&
+	    field_eq(u->model, t->model) &&
+	    field_eq(u->slot_description, s->description) &&
+	    field_eq(u->slot_manufacturer, s->manufacturer);
+}
+
+/*
+ * hsm_token_find returns the one slot whose token matches u's token and
+ * slot attributes: CA_ERR_TOKEN_ABSENT when none does, CA_ERR_USAGE when
+ * several do (the URI must say which).
+ */
+int
+hsm_token_find(struct hsm *h, PKCS11_SLOT **out, const struct pkcs11_uri *u,
+    const char *uri_text)
+{
+	PKCS11_SLOT *found = NULL;
+	unsigned int i, n = 0;
+
+	*out = NULL;
+	for (i = 0; i < h->nslots; i++) {
+		if (slot_matches(&h->slots[i], u)) {
+			if (found == NULL)
+				found = &h->slots[i];
+			n++;
+		}
+	}
+	if (n == 0)
+		return ca_error(CA_ERR_TOKEN_ABSENT, "%s: no token matching "
+		    "this URI is present in module %s", uri_text, h->module);
+	if (n > 1)
+		return ca_error(CA_ERR_USAGE, "%s: %u tokens match; name one "
+		    "with token= and serial=", uri_text, n);
+	*out = found;
+	return CA_OK;
+}
+
+PKCS11_SLOT *
+hsm_slot_by_token(struct hsm *h, const char *label, const char *serial)
+{
+	unsigned int i;
+	PKCS11_SLOT *s;
+
+	for (i = 0; i < h->nslots; i++) {
+		s = &h->slots[i];
+		if (s->token != NULL && s->token->initialized &&
+		    field_eq(label, s->token->label) &&
+		    field_eq(serial, s->token->serialnr))
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * hsm_login logs in as the user to slot's token unless libp11 is logged
+ * in already. A refused PIN is CA_ERR_PIN (or CA_ERR_PIN_LOCKED) naming
+ * the token; the caller must not try again.
+ */
+int
+hsm_login(struct hsm *h, PKCS11_SLOT *slot, const char *pin)
+{
+	char label[HSM_LABEL_LEN], serial[HSM_SERIAL_LEN];
+	unsigned long ckr;
+	int logged = 0;
+
+	hsm_copy_field(label, sizeof(label), slot->token->label);
+	hsm_copy_field(serial, sizeof(serial), slot->token->serialnr);
+	if (PKCS11_is_logged_in(slot, 0, &logged) == 0 && logged)
+		return CA_OK;
+	if (slot->token->userPinLocked)
+		return ca_error(CA_ERR_PIN_LOCKED, "token \"%s\" (serial %s): "
+		    "the user PIN is locked; the security officer must reset "
+		    "it", label, serial);
+	if (pin == NULL)
+		return ca_error(CA_ERR_USAGE, "token \"%s\" (serial %s): a PIN "
+		    "is needed (pin-source=file:... or env:NAME)", label,
+		    serial);
+	ERR_clear_error();
+	if (PKCS11_login(slot, 0, pin) == 0)
+		return CA_OK;
+	ckr = hsm_err_scan();
+	switch (ckr) {
+	case CKR_PIN_INCORRECT:
+	case CKR_PIN_INVALID:
+	case CKR_PIN_LEN_RANGE:
+		return ca_error(CA_ERR_PIN, "token \"%s\" (serial %s): the "
+		    "PIN was refused (%s); not retrying, since repeated "
+		    "failures lock the token", label, serial,
+		    hsm_ckr_name(ckr));
+	case CKR_PIN_LOCKED:
+		return ca_error(CA_ERR_PIN_LOCKED, "token \"%s\" (serial %s): "
+		    "the user PIN is locked; the security officer must reset "
+		    "it", label, serial);
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_DEVICE_REMOVED:
+		return ca_error(CA_ERR_TOKEN_ABSENT, "token \"%s\" (serial "
+		    "%s): not present (%s)", label, serial,
+		    hsm_ckr_name(ckr));
+	default:
+		return ca_error(CA_ERR_HSM, "token \"%s\" (serial %s): login "
+		    "failed (%s); not retrying", label, serial,
+		    ckr ? hsm_ckr_name(ckr) : "no PKCS#11 error code");
+	}
+}
