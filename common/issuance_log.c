@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * issuance_log: the writer's handle. Opening the database (WAL,
+ * synchronous=FULL, schema migrations in one transaction, refusal of a
+ * newer schema), the statement cache, serial reservation with collision
+ * retry, abandonment, revocation, CRL numbers, and the helpers the other
+ * issuance_log_*.c files share. Group commit is in issuance_log_commit.c,
+ * the chain in issuance_log_chain.c, tokens in issuance_log_token.c and
+ * the read-only handle in issuance_log_read.c.
+ *
+ * Every use of the connection holds db_mtx, so the handle is thread-safe.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "common/ca_error.h"
+#include "common/issuance_log.h"
+#include "common/issuance_log_int.h"
+
+/*
+ * The migrations, in order: migrations[i] takes the schema from version i
+ * to version i + 1. Never edit one that has shipped; append a new one and
+ * bump ISSUANCE_LOG_SCHEMA_VERSION. docs/issuance-log.md documents the
+ * result.
+ */
+static const char *const migrations[ISSUANCE_LOG_SCHEMA_VERSION] = {
+	/* 0 -> 1 */
+	"CREATE TABLE certificates ("
+	" id INTEGER PRIMARY KEY,"
+	" serial BLOB NOT NULL UNIQUE"
+	"  CHECK (typeof(serial) = 'blob' AND length(serial) = 16),"
+	" issuer_key_id BLOB NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'reserved'"
+	"  CHECK (status IN ('reserved', 'issued', 'revoked', 'abandoned')),"
+	" subject TEXT,"
+	" names TEXT,"
+	" not_before INTEGER,"
+	" not_after INTEGER,"
+	" der BLOB,"
+	" requester TEXT,"
+	" attestation TEXT,"
+	" evidence BLOB,"
+	" token_id TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" issued_at INTEGER,"
+	" revoked_at INTEGER,"
+	" revocation_reason INTEGER CHECK (revocation_reason IS NULL OR"
+	"  revocation_reason IN (0, 1, 2, 3, 4, 5, 9, 10)),"
+	" CHECK (status IN ('reserved', 'abandoned') OR"
+	"  (der IS NOT NULL AND issued_at IS NOT NULL)),"
+	" CHECK ((status = 'revoked') ="
+	"  (revoked_at IS NOT NULL AND revocation_reason IS NOT NULL))"
+	");"
+	"CREATE INDEX certificates_revoked ON certificates"
+	" (issuer_key_id, serial) WHERE status = 'revoked';"
+	"CREATE TABLE events ("
+	" seq INTEGER PRIMARY KEY,"
+	" time INTEGER NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('issue', 'revoke',"
+	"  'token-create', 'token-consume', 'token-revoke')),"
+	" serial BLOB,"
+	" token_id TEXT,"
+	" prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),"
+	" hash BLOB NOT NULL CHECK (length(hash) = 32)"
+	");"
+	"CREATE INDEX events_serial ON events (serial, kind)"
+	" WHERE serial IS NOT NULL;"
+	"CREATE INDEX events_token ON events (token_id, kind)"
+	" WHERE token_id IS NOT NULL;"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TABLE join_tokens ("
+	" id TEXT PRIMARY KEY,"
+	" secret_hash BLOB NOT NULL UNIQUE CHECK (length(secret_hash) = 32),"
+	" identity TEXT NOT NULL,"
+	" allowed_names TEXT NOT NULL,"
+	" profile TEXT NOT NULL,"
+	" expires_at INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" used_at INTEGER,"
+	" used_serial BLOB,"
+	" revoked_at INTEGER"
+	");"
+	"CREATE TABLE seen_instances ("
+	" kind TEXT NOT NULL,"
+	" instance_id TEXT NOT NULL,"
+	" first_seen INTEGER NOT NULL,"
+	" serial BLOB NOT NULL,"
+	" PRIMARY KEY (kind, instance_id)"
+	");"
+	"CREATE TABLE crl_state ("
+	" issuer_key_id BLOB PRIMARY KEY,"
+	" crl_number INTEGER NOT NULL CHECK (crl_number > 0),"
+	" updated_at INTEGER NOT NULL"
+	");",
+};
+
+int
+ilog_db_err(sqlite3 *db, const char *path, const char *what)
+{
+	return ca_error(CA_ERR_DB, "%s: %s: %s", path, what,
+	    db != NULL ? sqlite3_errmsg(db) : "out of memory");
+}
+
+int
+ilog_exec(sqlite3 *db, const char *path, const char *sql)
+{
+	char *msg = NULL;
+	int rc;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return CA_OK;
+	rc = ca_error(CA_ERR_DB, "%s: %s", path,
+	    msg != NULL ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return rc;
+}
+
+int
+ilog_prep(struct ilog_cache *c, sqlite3_stmt **out, const char *sql)
+{
+	int i;
+
+	*out = NULL;
+	for (i = 0; i < c->n; i++) {
+		if (c->sql[i] == sql) {
+			*out = c->st[i];
+			return CA_OK;
+		}
+	}
+	if (c->n == ILOG_CACHE_MAX)
+		return ca_error(CA_ERR_INTERNAL, "%s: statement cache full",
+		    c->path);
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &c->st[c->n], NULL) != SQLITE_OK)
+		return ilog_db_err(c->db, c->path, "prepare");
+	c->sql[c->n] = sql;
+	*out = c->st[c->n++];
+	return CA_OK;
+}
+
+void
+ilog_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+void
+ilog_cache_clear(struct ilog_cache *c)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		sqlite3_finalize(c->st[i]);
+	c->n = 0;
+}
+
+int
+ilog_run(struct ilog_cache *c, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = ilog_prep(c, &st, sql)) != CA_OK)
+		return rc;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = ilog_db_err(c->db, c->path, sql);
+	ilog_done(st);
+	return rc;
+}
+
+char *
+ilog_hex(char *out, const uint8_t *in, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+	return out;
+}
+
+static int64_t
+clock_default(void *arg)
+{
+	(void)arg;
+	return (int64_t)time(NULL);
+}
+
+static void
+serial_default(uint8_t out[ISSUANCE_LOG_SERIAL_LEN], void *arg)
+{
+	(void)arg;
+	randombytes_buf(out, ISSUANCE_LOG_SERIAL_LEN);
+	/* Positive, and always 16 content octets in DER: 0x40..0x7f. */
+	out[0] = (uint8_t)((out[0] & 0x3f) | 0x40);
+}
+
+int64_t
+ilog_now(struct issuance_log *log)
+{
+	return log->clock_fn(log->clock_arg);
+}
+
+void
+issuance_log_set_serial_fn(struct issuance_log *log, issuance_serial_fn fn,
+    void *arg)
+{
+	log->serial_fn = fn != NULL ? fn : serial_default;
+	log->serial_arg = arg;
+}
+
+void
+issuance_log_set_clock(struct issuance_log *log, issuance_clock_fn fn,
+    void *arg)
+{
+	log->clock_fn = fn != NULL ? fn : clock_default;
+	log->clock_arg = arg;
+}
+
+static int
+pragma_int(sqlite3 *db, const char *path, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = CA_ERR_DB;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		rc = ilog_db_err(db, path, sql);
+		goto out;
+	}
+	*out = sqlite3_column_int64(st, 0);
+	rc = CA_OK;
+ out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+ilog_schema_version(sqlite3 *db, const char *path, int *version_out)
+{
+	int64_t v, app, nobj;
+	int rc;
+
+	if ((rc = pragma_int(db, path, "PRAGMA user_version", &v)) != CA_OK ||
+	    (rc = pragma_int(db, path, "PRAGMA application_id", &app)) !=
+	    CA_OK ||
+	    (rc = pragma_int(db, path, "SELECT count(*) FROM sqlite_schema",
+	    &nobj)) != CA_OK)
+		return rc;
+	if (app != 0 && app != ISSUANCE_LOG_APPLICATION_ID)
+		return ca_error(CA_ERR_INVALID, "%s: application_id %#" PRIx64
+		    " is not a carapace issuance log", path, (uint64_t)app);
+	if (v == 0 && nobj != 0)
+		return ca_error(CA_ERR_INVALID, "%s: has tables but no "
+		    "issuance log schema version; not an issuance log", path);
+	if (v < 0 || v > ISSUANCE_LOG_SCHEMA_VERSION)
+		return ca_error(CA_ERR_UNSUPPORTED, "%s: schema version %"
+		    PRId64 " is newer than this program's (%d); upgrade "
+		    "carapace before opening it", path, v,
+		    ISSUANCE_LOG_SCHEMA_VERSION);
+	*version_out = (int)v;
+	return CA_OK;
+}
+
+static int
+log_migrate(struct issuance_log *log)
+{
+	char sql[128];
+	int rc, v, began = 0;
+
+	/* Taking the write lock first makes the version check race-free. */
+	if ((rc = ilog_exec(log->db, log->path, "BEGIN IMMEDIATE")) != CA_OK)
+		goto out;
+	began = 1;
+	if ((rc = ilog_schema_version(log->db, log->path, &v)) != CA_OK)
+		goto out;
+	for (; v < ISSUANCE_LOG_SCHEMA_VERSION; v++) {
+		if ((rc = ilog_exec(log->db, log->path, migrations[v])) !=
+		    CA_OK) {
+			rc = ca_error(CA_ERR_DB, "%s: migration %d to %d: %s",
+			    log->path, v, v + 1, ca_error_detail());
+			goto out;
+		}
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; "
+	    "PRAGMA application_id = %d", ISSUANCE_LOG_SCHEMA_VERSION,
+	    ISSUANCE_LOG_APPLICATION_ID);
+	if ((rc = ilog_exec(log->db, log->path, sql)) != CA_OK ||
+	    (rc = ilog_exec(log->db, log->path, "COMMIT")) != CA_OK)
+		goto out;
+	began = 0;
+	rc = CA_OK;
+ out:
+	if (began)
+		sqlite3_exec(log->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int
+issuance_log_open(struct issuance_log **out, const char *path)
+{
+	struct issuance_log *log = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = CA_ERR_INTERNAL;
+	const char *mode;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return ca_error(CA_ERR_INTERNAL, "libsodium failed to start");
+	if ((log = calloc(1, sizeof(*log))) == NULL ||
+	    (log->path = strdup(path)) == NULL) {
+		if (log != NULL)
+			free(log);
+		return ca_error(CA_ERR_NOMEM, "%s: out of memory", path);
+	}
+	pthread_mutex_init(&log->db_mtx, NULL);
+	pthread_mutex_init(&log->q_mtx, NULL);
+	pthread_cond_init(&log->q_cond, NULL);
+	issuance_log_set_serial_fn(log, NULL, NULL);
+	issuance_log_set_clock(log, NULL, NULL);
+
+	if (sqlite3_open_v2(path, &log->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = ilog_db_err(log->db, path, "open");
+		goto out;
+	}
+	log->cache.db = log->db;
+	log->cache.path = log->path;
+	sqlite3_extended_result_codes(log->db, 1);
+	sqlite3_busy_timeout(log->db, 10000);
+	if ((rc = ilog_exec(log->db, path, "PRAGMA trusted_schema = OFF; "
+	    "PRAGMA foreign_keys = ON")) != CA_OK)
+		goto out;
+	/* WAL must be switched on outside a transaction; check it took. */
+	if (sqlite3_prepare_v2(log->db, "PRAGMA journal_mode = WAL", -1, &st,
+	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		rc = ilog_db_err(log->db, path, "journal_mode = WAL");
+		goto out;
+	}
+	mode = (const char *)sqlite3_column_text(st, 0);
+	if (mode == NULL || strcmp(mode, "wal") != 0) {
+		rc = ca_error(CA_ERR_DB, "%s: cannot switch to WAL mode "
+		    "(journal_mode is %s)", path, mode != NULL ? mode : "?");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = ilog_exec(log->db, path, "PRAGMA synchronous = FULL")) !=
+	    CA_OK || (rc = log_migrate(log)) != CA_OK)
+		goto out;
+	*out = log;
+	log = NULL;
+	rc = CA_OK;
+ out:
+	sqlite3_finalize(st);
+	issuance_log_close(log);
+	return rc;
+}
+
+void
+issuance_log_close(struct issuance_log *log)
+{
+	if (log == NULL)
+		return;
+	ilog_cache_clear(&log->cache);
+	sqlite3_close(log->db);
+	pthread_cond_destroy(&log->q_cond);
+	pthread_mutex_destroy(&log->q_mtx);
+	pthread_mutex_destroy(&log->db_mtx);
+	free(log->path);
+	free(log);
+}
+
+/*
+ * A reservation commits with synchronous=NORMAL: in WAL mode it is atomic
+ * but not fsynced. Losing it to a power cut loses only a serial that no
+ * client ever saw, since the certificate's own commit (FULL) makes every
+ * earlier transaction durable too.
+ */
+int
+issuance_log_reserve(struct issuance_log *log,
+    uint8_t serial_out[ISSUANCE_LOG_SERIAL_LEN], const uint8_t *issuer_key_id,
+    size_t issuer_key_id_len)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
+	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
+	int rc = CA_ERR_INTERNAL, step, tries, normal = 0;
+
+	if (issuer_key_id == NULL || issuer_key_id_len == 0 ||
+	    issuer_key_id_len > 64)
+		return ca_error(CA_ERR_USAGE, "%s: reserve: issuer key id "
+		    "must be 1 to 64 bytes", log->path);
+	pthread_mutex_lock(&log->db_mtx);
+	if ((rc = ilog_run(&log->cache, "PRAGMA synchronous = NORMAL")) !=
+	    CA_OK)
+		goto out;
+	normal = 1;
+	for (tries = 0; tries < ISSUANCE_LOG_SERIAL_TRIES; tries++) {
+		log->serial_fn(serial, log->serial_arg);
+		if ((rc = ilog_prep(&log->cache, &st, "INSERT INTO certificates"
+		    " (serial, issuer_key_id, status, created_at)"
+		    " VALUES (?, ?, 'reserved', ?)")) != CA_OK)
+			goto out;
+		sqlite3_bind_blob(st, 1, serial, sizeof(serial),
+		    SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 2, issuer_key_id, (int)issuer_key_id_len,
+		    SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, ilog_now(log));
+		step = sqlite3_step(st);
+		if (step == SQLITE_DONE) {
+			memcpy(serial_out, serial, sizeof(serial));
+			rc = CA_OK;
+			goto out;
+		}
+		if (sqlite3_extended_errcode(log->db) !=
+		    SQLITE_CONSTRAINT_UNIQUE) {
+			rc = ilog_db_err(log->db, log->path, "reserve serial");
+			goto out;
+		}
+		/* A collision: never reuse, draw again. */
+		ilog_done(st);
+		st = NULL;
+	}
+	rc = ca_error(CA_ERR_EXISTS, "%s: %d random serials in a row were "
+	    "taken (last %s); the serial generator is broken", log->path,
+	    tries, ilog_hex(hex, serial, sizeof(serial)));
+ out:
+	ilog_done(st);
+	if (normal && ilog_run(&log->cache, "PRAGMA synchronous = FULL") !=
+	    CA_OK)
+		rc = CA_ERR_DB;
+	pthread_mutex_unlock(&log->db_mtx);
+	return rc;
+}
+
+/* cert_state returns the status of serial, or -1 if it is not in the log. */
+static int
+cert_state(struct ilog_cache *c, const uint8_t *serial, int *status)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	*status = -1;
+	if ((rc = ilog_prep(c, &st, "SELECT status FROM certificates "
+	    "WHERE serial = ?")) != CA_OK)
+		return rc;
+	sqlite3_bind_blob(st, 1, serial, ISSUANCE_LOG_SERIAL_LEN,
+	    SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*status = ilog_status_parse((const char *)
+		    sqlite3_column_text(st, 0));
+	else if (step != SQLITE_DONE)
+		rc = ilog_db_err(c->db, c->path, "read status");
+	ilog_done(st);
+	return rc;
+}
+
+int
+issuance_log_abandon(struct issuance_log *log,
+    const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
+	int rc, status;
+
+	pthread_mutex_lock(&log->db_mtx);
+	if ((rc = ilog_prep(&log->cache, &st, "UPDATE certificates SET "
+	    "status = 'abandoned' WHERE serial = ? AND status = 'reserved'"))
+	    != CA_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, serial, ISSUANCE_LOG_SERIAL_LEN,
+	    SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = ilog_db_err(log->db, log->path, "abandon");
+		goto out;
+	}
+	if (sqlite3_changes(log->db) != 1) {
+		ilog_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN);
+		if ((rc = cert_state(&log->cache, serial, &status)) != CA_OK)
+			goto out;
+		rc = status < 0 ?
+		    ca_error(CA_ERR_NOT_FOUND, "serial %s: not in the log",
+		    hex) :
+		    ca_error(CA_ERR_EXISTS, "serial %s: is %s, not reserved; "
+		    "only a reservation can be abandoned", hex,
+		    issuance_status_name(status));
+		goto out;
+	}
+	rc = CA_OK;
+ out:
+	ilog_done(st);
+	pthread_mutex_unlock(&log->db_mtx);
+	return rc;
+}
+
+int
+issuance_log_revoke(struct issuance_log *log,
+    const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN], int reason)
+{
+	sqlite3_stmt *st = NULL;
+	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
+	int64_t now;
+	int rc, status, began = 0;
+
+	ilog_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN);
+	if (reason < 0 || reason > 10 || reason == 6 || reason == 7 ||
+	    reason == 8)
+		return ca_error(CA_ERR_INVALID, "serial %s: RFC 5280 5.3.1: "
+		    "reason %d is not accepted (use 0-5, 9 or 10; "
+		    "certificateHold is not supported)", hex, reason);
+	pthread_mutex_lock(&log->db_mtx);
+	now = ilog_now(log);
+	if ((rc = ilog_run(&log->cache, "BEGIN IMMEDIATE")) != CA_OK)
+		goto out;
+	began = 1;
+	if ((rc = ilog_prep(&log->cache, &st, "UPDATE certificates SET "
+	    "status = 'revoked', revoked_at = ?, revocation_reason = ? "
+	    "WHERE serial = ? AND status = 'issued'")) != CA_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, reason);
+	sqlite3_bind_blob(st, 3, serial, ISSUANCE_LOG_SERIAL_LEN,
+	    SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = ilog_db_err(log->db, log->path, "revoke");
+		goto out;
+	}
+	if (sqlite3_changes(log->db) != 1) {
+		if ((rc = cert_state(&log->cache, serial, &status)) != CA_OK)
+			goto out;
+		if (status == ISSUANCE_REVOKED)
+			rc = ca_error(CA_ERR_EXISTS, "serial %s: already "
+			    "revoked", hex);
+		else if (status < 0)
+			rc = ca_error(CA_ERR_NOT_FOUND, "serial %s: not in "
+			    "the log", hex);
+		else
+			rc = ca_error(CA_ERR_NOT_FOUND, "serial %s: is %s; "
+			    "it was never issued, so there is nothing to "
+			    "revoke", hex, issuance_status_name(status));
+		goto out;
+	}
+	if ((rc = ilog_chain_append(&log->cache, ILOG_EV_REVOKE, now, serial,
+	    NULL)) != CA_OK || (rc = ilog_run(&log->cache, "COMMIT")) != CA_OK)
+		goto out;
+	began = 0;
+ out:
+	ilog_done(st);
+	if (began)
+		(void)ilog_run(&log->cache, "ROLLBACK");
+	pthread_mutex_unlock(&log->db_mtx);
+	return rc;
+}
+
+int
+issuance_log_find(struct issuance_log *log, struct issuance_cert **out,
+    const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN])
+{
+	int rc;
+
+	pthread_mutex_lock(&log->db_mtx);
+	rc = ilog_db_find(&log->cache, out, serial);
+	pthread_mutex_unlock(&log->db_mtx);
+	return rc;
+}
+
+int
+issuance_log_foreach(struct issuance_log *log, issuance_cert_cb cb, void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&log->db_mtx);
+	rc = ilog_db_foreach(&log->cache, cb, arg);
+	pthread_mutex_unlock(&log->db_mtx);
+	return rc;
+}
+
+int
+issuance_log_crl_number_next(struct issuance_log *log, int64_t *out,
+    const uint8_t *issuer_key_id, size_t issuer_key_id_len)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = 0;
+	if (issuer_key_id == NULL || issuer_key_id_len == 0)
+		return ca_error(CA_ERR_USAGE, "%s: CRL number: no issuer key "
+		    "id", log->path);
+	pthread_mutex_lock(&log->db_mtx);
+	if ((rc = ilog_prep(&log->cache, &st, "INSERT INTO crl_state "
+	    "(issuer_key_id, crl_number, updated_at) VALUES (?, 1, ?) "
+	    "ON CONFLICT (issuer_key_id) DO UPDATE SET "
+	    "crl_number = crl_number + 1, updated_at = excluded.updated_at "
+	    "RETURNING crl_number")) != CA_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, issuer_key_id, (int)issuer_key_id_len,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ilog_now(log));
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = ilog_db_err(log->db, log->path, "bump CRL number");
+		goto out;
+	}
+	*out = sqlite3_column_int64(st, 0);
+	/* Finish the statement: the autocommit transaction commits here. */
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		*out = 0;
+		rc = ilog_db_err(log->db, log->path, "commit CRL number");
+		goto out;
+	}
+	rc = CA_OK;
+ out:
+	ilog_done(st);
+	pthread_mutex_unlock(&log->db_mtx);
+	return rc;
+}
+
+int
+issuance_log_seen(struct issuance_log *log, const char *kind, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	pthread_mutex_lock(&log->db_mtx);
+	if ((rc = ilog_prep(&log->cache, &st, "SELECT first_seen FROM "
+	    "seen_instances WHERE kind = ? AND instance_id = ?")) != CA_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = ca_error(CA_ERR_DENIED, "%s instance %s: already "
+		    "accepted at %" PRId64 "; an identity document is "
+		    "accepted once per instance", kind, id,
+		    (int64_t)sqlite3_column_int64(st, 0));
+	else if (step != SQLITE_DONE)
+		rc = ilog_db_err(log->db, log->path, "seen instances");
+ out:
+	ilog_done(st);
+	pthread_mutex_unlock(&log->db_mtx);
+	return rc;
+}
+
+int
+issuance_log_verify(struct issuance_log *log,
+    struct issuance_verify_report *report)
+{
+	int rc;
+
+	pthread_mutex_lock(&log->db_mtx);
+	rc = ilog_chain_verify(&log->cache, report);
+	pthread_mutex_unlock(&log->db_mtx);
+	return rc;
+}
+
+static const char *const status_names[] = {
+	[ISSUANCE_RESERVED] = "reserved",
+	[ISSUANCE_ISSUED] = "issued",
+	[ISSUANCE_REVOKED] = "revoked",
+	[ISSUANCE_ABANDONED] = "abandoned",
+};
+
+const char *
+issuance_status_name(enum issuance_status s)
+{
+	if ((unsigned)s >= sizeof(status_names) / sizeof(status_names[0]))
+		return "unknown";
+	return status_names[s];
+}
+
+int
+ilog_status_parse(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+issuance_cert_free(struct issuance_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->issuer_key_id);
+	free(c->subject);
+	free(c->names);
+	free(c->der);
+	free(c->requester);
+	free(c->attestation);
+	free(c->evidence);
+	free(c->token_id);
+	free(c);
+}

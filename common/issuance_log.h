@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * issuance_log: the online CA's durable record of every certificate it
+ * issued or revoked, of its join tokens (as hashes only), of identity
+ * document instances it has accepted, and of its CRL numbers. The schema,
+ * the statuses, the hash chain and the issuance cycle are specified in
+ * docs/issuance-log.md.
+ *
+ * Two kinds of handle:
+ *  - struct issuance_log, the writer, used by carapace-issuer (and through
+ *    it by the operator commands). All of its functions are thread-safe.
+ *  - struct issuance_log_reader, opened with SQLITE_OPEN_READONLY, for the
+ *    OCSP responder and the CRL publisher. One reader per thread.
+ *
+ * The issuance cycle is:
+ *   issuance_log_reserve      a fresh random serial, status "reserved"
+ *   (sign, outside the log)
+ *   issuance_log_complete     in one transaction: the certificate becomes
+ *                             "issued", its chain entry is appended, the
+ *                             join token (if any) is consumed and the
+ *                             identity document instance (if any) is marked
+ *                             seen; durable (synchronous=FULL) on return.
+ * Concurrent issuance_log_complete calls share commits (group commit), and
+ * each returns only after the commit that holds its own record.
+ *
+ * Times are Unix seconds (int64_t); 0 means "not set" in the structs.
+ * Every function returns CA_OK or a ca_err code and sets a detail message
+ * (ca_error_detail) that names the serial, token or file and the rule.
+ */
+#ifndef ISSUANCE_LOG_H
+#define ISSUANCE_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ISSUANCE_LOG_SCHEMA_VERSION	1
+#define ISSUANCE_LOG_APPLICATION_ID	0x43415250	/* "CARP" */
+#define ISSUANCE_LOG_SERIAL_LEN		16	/* 128 bits, positive */
+#define ISSUANCE_LOG_HASH_LEN		32	/* SHA-256, BLAKE2b-256 */
+#define ISSUANCE_LOG_SERIAL_TRIES	8	/* collisions retried */
+#define ISSUANCE_LOG_BATCH_MAX		64	/* rows per group commit */
+#define ISSUANCE_LOG_MAX_FIELD		(64 * 1024)	/* bytes per field */
+
+enum issuance_status {
+	ISSUANCE_RESERVED = 0,	/* serial taken, certificate not recorded */
+	ISSUANCE_ISSUED,	/* certificate recorded and durable */
+	ISSUANCE_REVOKED,	/* issued, then revoked */
+	ISSUANCE_ABANDONED,	/* reserved, then given up: never issued */
+};
+
+/* RFC 5280 5.3.1 CRLReason codes accepted by issuance_log_revoke. */
+enum issuance_reason {
+	ISSUANCE_REASON_UNSPECIFIED = 0,
+	ISSUANCE_REASON_KEY_COMPROMISE = 1,
+	ISSUANCE_REASON_CA_COMPROMISE = 2,
+	ISSUANCE_REASON_AFFILIATION_CHANGED = 3,
+	ISSUANCE_REASON_SUPERSEDED = 4,
+	ISSUANCE_REASON_CESSATION_OF_OPERATION = 5,
+	/* 6 certificateHold, 7 unused, 8 removeFromCRL: refused */
+	ISSUANCE_REASON_PRIVILEGE_WITHDRAWN = 9,
+	ISSUANCE_REASON_AA_COMPROMISE = 10,
+};
+
+/*
+ * One certificate row. As an input (issuance_log_complete) every pointer is
+ * the caller's and is only read; as an output (issuance_log_find and the
+ * reader) the strings and buffers are allocated and freed together by
+ * issuance_cert_free.
+ */
+struct issuance_cert {
+	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
+	uint8_t *issuer_key_id;		/* e.g. SHA-1 of the CA public key */
+	size_t issuer_key_id_len;
+	char *subject;			/* RFC 4514 string */
+	char *names;			/* SANs, one per line: "DNS:a.test" */
+	int64_t not_before;
+	int64_t not_after;
+	uint8_t *der;
+	size_t der_len;
+	enum issuance_status status;	/* output only */
+	int64_t revoked_at;		/* output only */
+	int reason;			/* output only; -1 when not revoked */
+	char *requester;		/* attested identity, e.g. "node7" */
+	char *attestation;		/* "join-token", "x509pop", "iid" */
+	uint8_t *evidence;		/* digest of the attestation evidence */
+	size_t evidence_len;
+	char *token_id;			/* output only: the token consumed */
+	int64_t created_at;		/* output only: reservation time */
+	int64_t issued_at;		/* output only */
+};
+
+/*
+ * What issuance_log_complete records, in one transaction. token_id, when
+ * set, names a join token that is consumed (used_at set) only if every
+ * other part of the record succeeds; seen_kind/seen_id, when set, mark an
+ * identity document instance as accepted (a second use is refused).
+ */
+struct issuance_completion {
+	const struct issuance_cert *cert;	/* serial, der, fields */
+	const char *token_id;
+	const char *seen_kind;		/* e.g. "iid:aws" */
+	const char *seen_id;		/* e.g. the instance id */
+};
+
+/* A join token. The secret itself is never stored, only its hash. */
+struct join_token {
+	char *id;			/* public name, e.g. "t-8f3a19c2" */
+	uint8_t hash[ISSUANCE_LOG_HASH_LEN];	/* issuance_log_token_hash */
+	char *identity;			/* who the token is for */
+	char *allowed_names;		/* one per line, like cert names */
+	char *profile;
+	int64_t expires_at;
+	int64_t created_at;		/* output only */
+	int64_t used_at;		/* output only; 0: unused */
+	uint8_t used_serial[ISSUANCE_LOG_SERIAL_LEN];	/* output only */
+	int64_t revoked_at;		/* output only; 0: not revoked */
+};
+
+/* A revoked certificate, as the CRL publisher needs it. */
+struct issuance_revoked {
+	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
+	int64_t revoked_at;
+	int reason;
+};
+
+/* What issuance_log_verify found. */
+struct issuance_verify_report {
+	int64_t entries;		/* chain entries checked */
+	int64_t bad_seq;		/* first bad entry, 0 when none */
+	uint8_t head[ISSUANCE_LOG_HASH_LEN];	/* hash of the last entry */
+	int64_t head_seq;
+	char what[512];			/* the first problem, or "" */
+};
+
+struct issuance_log;
+struct issuance_log_reader;
+
+/* Callbacks for listings: return 0 to go on, anything else to stop. */
+typedef int (*issuance_cert_cb)(const struct issuance_cert *, void *);
+typedef int (*issuance_revoked_cb)(const struct issuance_revoked *, void *);
+typedef int (*join_token_cb)(const struct join_token *, void *);
+
+/* --- writer --- */
+
+/*
+ * issuance_log_open opens (creating if missing) the log at path, switches
+ * it to WAL mode with synchronous=FULL, and migrates its schema to
+ * ISSUANCE_LOG_SCHEMA_VERSION in one transaction. It refuses a database
+ * with a newer schema (CA_ERR_UNSUPPORTED) or one that is not an issuance
+ * log (CA_ERR_INVALID). The caller frees *out with issuance_log_close.
+ */
+int issuance_log_open(struct issuance_log **out, const char *path)
+    __attribute__((warn_unused_result));
+
+/* issuance_log_close closes the log; NULL is a no-op. */
+void issuance_log_close(struct issuance_log *log);
+
+/*
+ * issuance_log_reserve inserts a row with status "reserved" under a fresh
+ * random serial (see docs: 126 random bits, first octet 0x40..0x7f) and
+ * writes it to serial_out. A serial that already exists is never reused: a
+ * new one is drawn, up to ISSUANCE_LOG_SERIAL_TRIES times. The row is
+ * committed with synchronous=NORMAL (atomic, not fsynced; the certificate's
+ * own commit makes it durable).
+ */
+int issuance_log_reserve(struct issuance_log *log,
+    uint8_t serial_out[ISSUANCE_LOG_SERIAL_LEN], const uint8_t *issuer_key_id,
+    size_t issuer_key_id_len) __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_complete records a signed certificate for a reserved serial
+ * as described at struct issuance_completion, appends its chain entries,
+ * and returns only once the commit that holds it is durable. Safe to call
+ * from many threads: concurrent calls are committed together, each with
+ * its own result. CA_ERR_NOT_FOUND: the serial is not in the log;
+ * CA_ERR_EXISTS: it is not reserved (already issued, revoked, abandoned);
+ * CA_ERR_DENIED: the token is used, revoked or unknown, or the instance was
+ * seen before; CA_ERR_EXPIRED: the token expired. On any error nothing was
+ * changed. The caller must not close the log while calls are in flight.
+ */
+int issuance_log_complete(struct issuance_log *log,
+    const struct issuance_completion *req)
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_abandon marks a reserved serial "abandoned" (signing
+ * failed): it stays taken and is never reported as issued.
+ */
+int issuance_log_abandon(struct issuance_log *log,
+    const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN])
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_revoke revokes an issued certificate with an RFC 5280
+ * reason code (6, 7 and 8 are refused) at the current time and appends a
+ * "revoke" chain entry. Revocation is final: revoking again is
+ * CA_ERR_EXISTS; a serial that is not issued is CA_ERR_NOT_FOUND.
+ */
+int issuance_log_revoke(struct issuance_log *log,
+    const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN], int reason)
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_find looks a serial up through the writer's connection;
+ * *out is freed with issuance_cert_free. CA_ERR_NOT_FOUND if absent.
+ */
+int issuance_log_find(struct issuance_log *log, struct issuance_cert **out,
+    const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN])
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_foreach is issuance_log_reader_foreach on the writer. The
+ * log is locked meanwhile: cb must be quick and must not call into the
+ * log; long listings belong on a reader handle.
+ */
+int issuance_log_foreach(struct issuance_log *log, issuance_cert_cb cb,
+    void *arg) __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_crl_number_next increments and returns in *out the CRL
+ * number for issuer_key_id (the first is 1), durably, before the caller
+ * signs the CRL that carries it.
+ */
+int issuance_log_crl_number_next(struct issuance_log *log, int64_t *out,
+    const uint8_t *issuer_key_id, size_t issuer_key_id_len)
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_seen reports whether an identity document instance was
+ * already accepted: CA_OK when never seen, CA_ERR_DENIED when seen.
+ */
+int issuance_log_seen(struct issuance_log *log, const char *kind,
+    const char *id) __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_verify checks the hash chain like issuance_log_reader_verify
+ * but through the writer, which it locks for the whole walk: on a busy
+ * issuer prefer a reader handle.
+ */
+int issuance_log_verify(struct issuance_log *log,
+    struct issuance_verify_report *report)
+    __attribute__((warn_unused_result));
+
+/* --- join tokens (writer) --- */
+
+/*
+ * issuance_log_token_hash computes the hash under which a token secret is
+ * stored: BLAKE2b-256 keyed with the ASCII string "carapace join token
+ * v1" (a public domain-separation key, see docs/issuance-log.md).
+ */
+void issuance_log_token_hash(uint8_t out[ISSUANCE_LOG_HASH_LEN],
+    const void *secret, size_t secret_len);
+
+/*
+ * issuance_log_token_create stores a new token (id, hash, identity,
+ * allowed_names, profile, expires_at are read from t) and appends a
+ * "token-create" chain entry. CA_ERR_EXISTS for a duplicate id or hash.
+ */
+int issuance_log_token_create(struct issuance_log *log,
+    const struct join_token *t) __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_token_find_hash returns the token whose stored hash equals
+ * hash (compared in constant time), whatever its state; check it with
+ * join_token_usable. *out is freed with join_token_free.
+ */
+int issuance_log_token_find_hash(struct issuance_log *log,
+    struct join_token **out, const uint8_t hash[ISSUANCE_LOG_HASH_LEN])
+    __attribute__((warn_unused_result));
+
+/* issuance_log_token_find looks a token up by id. */
+int issuance_log_token_find(struct issuance_log *log, struct join_token **out,
+    const char *id) __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_token_revoke revokes an unused token and appends a
+ * "token-revoke" chain entry. CA_ERR_NOT_FOUND: unknown; CA_ERR_EXISTS:
+ * already used or revoked.
+ */
+int issuance_log_token_revoke(struct issuance_log *log, const char *id)
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_token_list calls cb for every token, oldest first. The log
+ * is locked meanwhile: cb must be quick and must not call into the log.
+ */
+int issuance_log_token_list(struct issuance_log *log, join_token_cb cb,
+    void *arg) __attribute__((warn_unused_result));
+
+/*
+ * join_token_usable returns CA_OK when t can still be used at now, else
+ * CA_ERR_DENIED (used, revoked) or CA_ERR_EXPIRED, with a message that says
+ * when and what to do next.
+ */
+int join_token_usable(const struct join_token *t, int64_t now)
+    __attribute__((warn_unused_result));
+
+void join_token_free(struct join_token *t);
+void issuance_cert_free(struct issuance_cert *c);
+
+/* issuance_status_name returns "reserved", "issued", "revoked", ... */
+const char *issuance_status_name(enum issuance_status s);
+
+/* --- read-only --- */
+
+/*
+ * issuance_log_reader_open opens an existing log read-only
+ * (SQLITE_OPEN_READONLY, query_only). It refuses a schema it does not know
+ * (older: run the issuer once to migrate; newer: upgrade). The caller frees
+ * *out with issuance_log_reader_close.
+ */
+int issuance_log_reader_open(struct issuance_log_reader **out,
+    const char *path) __attribute__((warn_unused_result));
+
+void issuance_log_reader_close(struct issuance_log_reader *r);
+
+/* issuance_log_reader_find is issuance_log_find on a reader. */
+int issuance_log_reader_find(struct issuance_log_reader *r,
+    struct issuance_cert **out, const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN])
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_reader_revoked calls cb for every revoked certificate of
+ * issuer_key_id, in serial order.
+ */
+int issuance_log_reader_revoked(struct issuance_log_reader *r,
+    const uint8_t *issuer_key_id, size_t issuer_key_id_len,
+    issuance_revoked_cb cb, void *arg) __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_reader_foreach calls cb for every certificate row (all
+ * statuses), in reservation order; the DER is not loaded (der == NULL).
+ */
+int issuance_log_reader_foreach(struct issuance_log_reader *r,
+    issuance_cert_cb cb, void *arg) __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_reader_crl_number returns in *out the last CRL number
+ * issued for issuer_key_id, or 0 when none was.
+ */
+int issuance_log_reader_crl_number(struct issuance_log_reader *r,
+    int64_t *out, const uint8_t *issuer_key_id, size_t issuer_key_id_len)
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_reader_verify recomputes the hash chain from the rows and
+ * checks sequence numbers, links and the agreement of statuses with the
+ * chain. CA_OK when intact; CA_ERR_VERIFY when not, with report->bad_seq
+ * and report->what naming the first bad entry and what did not match.
+ * report may not be NULL.
+ */
+int issuance_log_reader_verify(struct issuance_log_reader *r,
+    struct issuance_verify_report *report)
+    __attribute__((warn_unused_result));
+
+#endif /* ISSUANCE_LOG_H */

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * issuance_log_commit: issuance_log_complete and its group commit.
+ *
+ * One fsync per certificate caps SQLite at a few thousand rows a second, so
+ * concurrent completions share a transaction. There is no committer thread:
+ * a caller enqueues its request and, if no commit is in flight, becomes the
+ * leader, takes everything queued (up to ISSUANCE_LOG_BATCH_MAX) and
+ * commits it; callers that arrive meanwhile wait on a condition variable
+ * and form the next batch. An idle log therefore commits at once, and a
+ * busy one batches whatever accumulated during the previous fsync.
+ *
+ * Each request runs inside its own SAVEPOINT, so one refused row (a used
+ * token, a replayed instance) is rolled back alone; the others commit. A
+ * caller is woken only after the COMMIT that holds its row returned (with
+ * synchronous=FULL), and gets its own result and detail message.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/ca_error.h"
+#include "common/issuance_log.h"
+#include "common/issuance_log_int.h"
+
+struct ilog_pending {
+	const struct issuance_completion *req;
+	int rc;
+	int done;
+	char msg[256];
+	struct ilog_pending *next;
+};
+
+static int
+field_ok(const char *what, const char *s)
+{
+	if (s != NULL && strlen(s) > ISSUANCE_LOG_MAX_FIELD)
+		return ca_error(CA_ERR_INVALID, "issuance record: %s is longer "
+		    "than %d bytes", what, ISSUANCE_LOG_MAX_FIELD);
+	return CA_OK;
+}
+
+static int
+record_check(const struct issuance_completion *req)
+{
+	const struct issuance_cert *c = req->cert;
+	int rc;
+
+	if (c == NULL || c->der == NULL || c->der_len == 0 ||
+	    c->der_len > INT32_MAX)
+		return ca_error(CA_ERR_USAGE, "issuance record: no "
+		    "certificate");
+	if ((req->seen_kind == NULL) != (req->seen_id == NULL))
+		return ca_error(CA_ERR_USAGE, "issuance record: seen_kind "
+		    "and seen_id go together");
+	if ((rc = field_ok("subject", c->subject)) != CA_OK ||
+	    (rc = field_ok("names", c->names)) != CA_OK ||
+	    (rc = field_ok("requester", c->requester)) != CA_OK ||
+	    (rc = field_ok("attestation", c->attestation)) != CA_OK ||
+	    (rc = field_ok("token id", req->token_id)) != CA_OK ||
+	    (rc = field_ok("instance id", req->seen_id)) != CA_OK)
+		return rc;
+	if (c->evidence_len > ISSUANCE_LOG_MAX_FIELD)
+		return ca_error(CA_ERR_INVALID, "issuance record: evidence "
+		    "is longer than %d bytes", ISSUANCE_LOG_MAX_FIELD);
+	return CA_OK;
+}
+
+static void
+bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s != NULL)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Why the certificate update touched no row. */
+static int
+explain_cert(struct ilog_cache *c, const uint8_t *serial)
+{
+	struct issuance_cert *found = NULL;
+	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
+	int rc;
+
+	ilog_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN);
+	if ((rc = ilog_db_find(c, &found, serial)) == CA_ERR_NOT_FOUND)
+		return ca_error(CA_ERR_NOT_FOUND, "serial %s: not reserved in "
+		    "the log; reserve it before signing", hex);
+	if (rc != CA_OK)
+		return rc;
+	rc = ca_error(CA_ERR_EXISTS, "serial %s: is %s, not reserved; a "
+	    "serial is recorded once", hex,
+	    issuance_status_name(found->status));
+	issuance_cert_free(found);
+	return rc;
+}
+
+/* Why the token update touched no row. */
+static int
+explain_token(struct ilog_cache *c, const char *id, int64_t now)
+{
+	struct join_token *t = NULL;
+	int rc;
+
+	if ((rc = ilog_token_find(c, &t, id)) == CA_ERR_NOT_FOUND)
+		return ca_error(CA_ERR_DENIED, "token %s: no such token; ask "
+		    "the operator for a new one", id);
+	if (rc != CA_OK)
+		return rc;
+	if ((rc = join_token_usable(t, now)) == CA_OK)
+		rc = ca_error(CA_ERR_INTERNAL, "token %s: could not be "
+		    "consumed", id);
+	join_token_free(t);
+	return rc;
+}
+
+/* record_one writes one request inside the caller's savepoint. */
+static int
+record_one(struct issuance_log *log, const struct issuance_completion *req,
+    int64_t now)
+{
+	const struct issuance_cert *c = req->cert;
+	struct ilog_cache *cache = &log->cache;
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	if ((rc = record_check(req)) != CA_OK)
+		return rc;
+	if ((rc = ilog_prep(cache, &st, "UPDATE certificates SET "
+	    "status = 'issued', subject = ?, names = ?, not_before = ?, "
+	    "not_after = ?, der = ?, requester = ?, attestation = ?, "
+	    "evidence = ?, token_id = ?, issued_at = ? "
+	    "WHERE serial = ? AND status = 'reserved'")) != CA_OK)
+		goto out;
+	bind_text_or_null(st, 1, c->subject);
+	bind_text_or_null(st, 2, c->names);
+	sqlite3_bind_int64(st, 3, c->not_before);
+	sqlite3_bind_int64(st, 4, c->not_after);
+	sqlite3_bind_blob(st, 5, c->der, (int)c->der_len, SQLITE_STATIC);
+	bind_text_or_null(st, 6, c->requester);
+	bind_text_or_null(st, 7, c->attestation);
+	if (c->evidence != NULL)
+		sqlite3_bind_blob(st, 8, c->evidence, (int)c->evidence_len,
+		    SQLITE_STATIC);
+	bind_text_or_null(st, 9, req->token_id);
+	sqlite3_bind_int64(st, 10, now);
+	sqlite3_bind_blob(st, 11, c->serial, ISSUANCE_LOG_SERIAL_LEN,
+	    SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = ilog_db_err(log->db, log->path, "record certificate");
+		goto out;
+	}
+	if (sqlite3_changes(log->db) != 1) {
+		rc = explain_cert(cache, c->serial);
+		goto out;
+	}
+	ilog_done(st);
+	st = NULL;
+
+	if (req->token_id != NULL) {
+		if ((rc = ilog_prep(cache, &st, "UPDATE join_tokens SET "
+		    "used_at = ?, used_serial = ? WHERE id = ? AND "
+		    "used_at IS NULL AND revoked_at IS NULL AND "
+		    "expires_at > ?")) != CA_OK)
+			goto out;
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_blob(st, 2, c->serial, ISSUANCE_LOG_SERIAL_LEN,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, req->token_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = ilog_db_err(log->db, log->path, "consume token");
+			goto out;
+		}
+		if (sqlite3_changes(log->db) != 1) {
+			rc = explain_token(cache, req->token_id, now);
+			goto out;
+		}
+		ilog_done(st);
+		st = NULL;
+	}
+
+	if (req->seen_id != NULL) {
+		if ((rc = ilog_prep(cache, &st, "INSERT INTO seen_instances "
+		    "(kind, instance_id, first_seen, serial) "
+		    "VALUES (?, ?, ?, ?)")) != CA_OK)
+			goto out;
+		sqlite3_bind_text(st, 1, req->seen_kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, req->seen_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_blob(st, 4, c->serial, ISSUANCE_LOG_SERIAL_LEN,
+		    SQLITE_STATIC);
+		step = sqlite3_step(st);
+		if (step != SQLITE_DONE) {
+			if ((sqlite3_extended_errcode(log->db) & 0xff) ==
+			    SQLITE_CONSTRAINT)
+				rc = ca_error(CA_ERR_DENIED, "%s instance %s: "
+				    "already accepted; an identity document is "
+				    "accepted once per instance",
+				    req->seen_kind, req->seen_id);
+			else
+				rc = ilog_db_err(log->db, log->path,
+				    "mark instance seen");
+			goto out;
+		}
+		ilog_done(st);
+		st = NULL;
+	}
+
+	if ((rc = ilog_chain_append(cache, ILOG_EV_ISSUE, now, c->serial,
+	    NULL)) != CA_OK)
+		goto out;
+	if (req->token_id != NULL &&
+	    (rc = ilog_chain_append(cache, ILOG_EV_TOKEN_CONSUME, now, NULL,
+	    req->token_id)) != CA_OK)
+		goto out;
+	rc = CA_OK;
+ out:
+	ilog_done(st);
+	return rc;
+}
+
+static void
+pending_fail(struct ilog_pending *p, int rc)
+{
+	p->rc = rc;
+	snprintf(p->msg, sizeof(p->msg), "%s", ca_error_detail());
+}
+
+/* batch_commit records and commits n requests, setting each one's result. */
+static void
+batch_commit(struct issuance_log *log, struct ilog_pending **batch, size_t n)
+{
+	int64_t now;
+	size_t i;
+	int rc;
+
+	pthread_mutex_lock(&log->db_mtx);
+	now = ilog_now(log);
+	if ((rc = ilog_run(&log->cache, "BEGIN IMMEDIATE")) != CA_OK) {
+		for (i = 0; i < n; i++)
+			pending_fail(batch[i], rc);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((rc = ilog_run(&log->cache, "SAVEPOINT complete")) !=
+		    CA_OK) {
+			pending_fail(batch[i], rc);
+			continue;
+		}
+		if ((rc = record_one(log, batch[i]->req, now)) == CA_OK) {
+			batch[i]->rc = CA_OK;
+			rc = ilog_run(&log->cache, "RELEASE complete");
+		} else {
+			pending_fail(batch[i], rc);
+			/* Undo this request only; the batch goes on. */
+			if ((rc = ilog_run(&log->cache,
+			    "ROLLBACK TO complete")) == CA_OK)
+				rc = ilog_run(&log->cache, "RELEASE complete");
+		}
+		if (rc != CA_OK) {
+			/* The transaction itself is broken: fail them all. */
+			for (i = 0; i < n; i++)
+				pending_fail(batch[i], rc);
+			(void)ilog_run(&log->cache, "ROLLBACK");
+			goto out;
+		}
+	}
+	if ((rc = ilog_run(&log->cache, "COMMIT")) != CA_OK) {
+		for (i = 0; i < n; i++)
+			if (batch[i]->rc == CA_OK)
+				pending_fail(batch[i], rc);
+		(void)ilog_run(&log->cache, "ROLLBACK");
+		goto out;
+	}
+	log->commits++;
+	log->committed_rows += n;
+ out:
+	pthread_mutex_unlock(&log->db_mtx);
+}
+
+int
+issuance_log_complete(struct issuance_log *log,
+    const struct issuance_completion *req)
+{
+	struct ilog_pending me, *batch[ISSUANCE_LOG_BATCH_MAX];
+	size_t n, i;
+
+	memset(&me, 0, sizeof(me));
+	me.req = req;
+	me.rc = CA_ERR_INTERNAL;
+	pthread_mutex_lock(&log->q_mtx);
+	if (log->q_tail != NULL)
+		log->q_tail->next = &me;
+	else
+		log->q_head = &me;
+	log->q_tail = &me;
+	log->q_len++;
+	while (!me.done) {
+		if (log->committing) {
+			pthread_cond_wait(&log->q_cond, &log->q_mtx);
+			continue;
+		}
+		/* Lead: take what is queued, commit it, wake everyone. */
+		log->committing = 1;
+		for (n = 0; n < ISSUANCE_LOG_BATCH_MAX && log->q_head != NULL;
+		    n++) {
+			batch[n] = log->q_head;
+			log->q_head = log->q_head->next;
+			batch[n]->next = NULL;
+			log->q_len--;
+		}
+		if (log->q_head == NULL)
+			log->q_tail = NULL;
+		pthread_mutex_unlock(&log->q_mtx);
+		batch_commit(log, batch, n);
+		pthread_mutex_lock(&log->q_mtx);
+		for (i = 0; i < n; i++)
+			batch[i]->done = 1;
+		log->committing = 0;
+		pthread_cond_broadcast(&log->q_cond);
+	}
+	pthread_mutex_unlock(&log->q_mtx);
+	if (me.rc != CA_OK)
+		return ca_error(me.rc, "%s", me.msg);
+	ca_error_clear();
+	return CA_OK;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * issuance_log_int: what the issuance_log*.c files share and the unit
+ * tests may reach into (test hooks, the raw connection). Not for programs.
+ */
+#ifndef ISSUANCE_LOG_INT_H
+#define ISSUANCE_LOG_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "common/issuance_log.h"
+
+/* Test hooks: a serial generator and a clock. */
+typedef void (*issuance_serial_fn)(uint8_t out[ISSUANCE_LOG_SERIAL_LEN],
+    void *arg);
+typedef int64_t (*issuance_clock_fn)(void *arg);
+
+struct ilog_pending;
+
+/*
+ * A cache of prepared statements keyed by the address of their SQL text
+ * (always a string literal), so that the hot path does not parse SQL.
+ */
+#define ILOG_CACHE_MAX	64
+struct ilog_cache {
+	sqlite3 *db;
+	const char *path;		/* for messages */
+	int n;
+	const char *sql[ILOG_CACHE_MAX];
+	sqlite3_stmt *st[ILOG_CACHE_MAX];
+};
+
+/* ilog_prep returns in *out the reset statement for sql. */
+int ilog_prep(struct ilog_cache *c, sqlite3_stmt **out, const char *sql);
+/* ilog_done resets st and clears its bindings; NULL is a no-op. */
+void ilog_done(sqlite3_stmt *st);
+/* ilog_cache_clear finalizes every cached statement. */
+void ilog_cache_clear(struct ilog_cache *c);
+/* ilog_run prepares, steps to SQLITE_DONE and resets a statement without
+ * parameters (BEGIN, COMMIT, SAVEPOINT ...). */
+int ilog_run(struct ilog_cache *c, const char *sql);
+
+struct issuance_log {
+	struct ilog_cache cache;
+	sqlite3 *db;
+	char *path;
+	pthread_mutex_t db_mtx;		/* every use of db */
+	pthread_mutex_t q_mtx;		/* the group-commit queue */
+	pthread_cond_t q_cond;
+	struct ilog_pending *q_head, *q_tail;
+	int q_len;			/* requests queued, not yet taken */
+	int committing;			/* a leader is committing a batch */
+	issuance_serial_fn serial_fn;
+	void *serial_arg;
+	issuance_clock_fn clock_fn;
+	void *clock_arg;
+	uint64_t commits;		/* statistics: transactions, rows */
+	uint64_t committed_rows;
+};
+
+struct issuance_log_reader {
+	struct ilog_cache cache;
+	sqlite3 *db;
+	char *path;
+};
+
+/* Test hooks; NULL restores the default. */
+void issuance_log_set_serial_fn(struct issuance_log *log,
+    issuance_serial_fn fn, void *arg);
+void issuance_log_set_clock(struct issuance_log *log, issuance_clock_fn fn,
+    void *arg);
+sqlite3 *issuance_log_reader_db(struct issuance_log_reader *r);
+
+/* ilog_now returns the log's clock. */
+int64_t ilog_now(struct issuance_log *log);
+
+/* ilog_db_err records a CA_ERR_DB detail "path: what: sqlite message". */
+int ilog_db_err(sqlite3 *db, const char *path, const char *what);
+
+/* ilog_exec runs SQL without results. */
+int ilog_exec(sqlite3 *db, const char *path, const char *sql);
+
+/* ilog_hex writes len bytes as lowercase hex (2*len+1 bytes) to out. */
+char *ilog_hex(char *out, const uint8_t *in, size_t len);
+
+/*
+ * ilog_schema_version reads user_version and application_id into
+ * *version_out, refusing (CA_ERR_INVALID) a database that belongs to
+ * another application and one that is not empty at version 0, and
+ * (CA_ERR_UNSUPPORTED) a version newer than ISSUANCE_LOG_SCHEMA_VERSION.
+ */
+int ilog_schema_version(sqlite3 *db, const char *path, int *version_out);
+
+/* Row readers shared by the writer and the reader. */
+int ilog_db_find(struct ilog_cache *c, struct issuance_cert **out,
+    const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN]);
+int ilog_db_foreach(struct ilog_cache *c, issuance_cert_cb cb, void *arg);
+int ilog_db_crl_number(struct ilog_cache *c, int64_t *out,
+    const uint8_t *kid, size_t kid_len);
+/* ilog_cert_row fills a struct issuance_cert from a row of
+ * ILOG_CERT_COLUMNS (der may be NULL in the row). */
+int ilog_cert_row(sqlite3_stmt *st, struct issuance_cert **out);
+#define ILOG_CERT_COLUMNS \
+	"serial, issuer_key_id, subject, names, not_before, not_after, " \
+	"der, status, revoked_at, revocation_reason, requester, " \
+	"attestation, evidence, token_id, created_at, issued_at"
+/* ilog_status_parse maps a status column value; -1 if unknown. */
+int ilog_status_parse(const char *s);
+
+/* Chain entry kinds (the "kind" column of events). */
+#define ILOG_EV_ISSUE		"issue"
+#define ILOG_EV_REVOKE		"revoke"
+#define ILOG_EV_TOKEN_CREATE	"token-create"
+#define ILOG_EV_TOKEN_CONSUME	"token-consume"
+#define ILOG_EV_TOKEN_REVOKE	"token-revoke"
+
+/*
+ * ilog_chain_append appends one chain entry of kind for the row named by
+ * serial (certificate entries) or token_id (token entries), inside the
+ * caller's transaction: it reads the row back, hashes it with the previous
+ * entry's hash and inserts the entry.
+ */
+int ilog_chain_append(struct ilog_cache *c, const char *kind, int64_t now,
+    const uint8_t *serial, const char *token_id);
+
+/* ilog_chain_verify is issuance_log_reader_verify on a connection. */
+int ilog_chain_verify(struct ilog_cache *c,
+    struct issuance_verify_report *report);
+
+/* Join token rows, shared by the token functions and the committer. */
+int ilog_token_row(sqlite3_stmt *st, struct join_token **out);
+int ilog_token_find(struct ilog_cache *c, struct join_token **out,
+    const char *id);
+
+#endif /* ISSUANCE_LOG_INT_H */
