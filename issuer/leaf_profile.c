@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * leaf_profile: compiles a leaf certificate profile (an NCONF section with
+ * lifetimes, key types, digest and the name of an openssl.cnf-syntax
+ * extension section) into X509_EXTENSION objects once, at startup, so the
+ * signer never parses extension strings per certificate. The extension
+ * section is first checked by common/profile.c's profile_load (the same
+ * parser the ceremony uses), then built without a certificate context, so
+ * a value that would need one ("issuer:copy", "keyid", "hash") is refused
+ * here rather than filled in with something unexpected. The per
+ * certificate extensions (SAN, SKI, AKI) belong to the signer, and a leaf
+ * profile can never make a CA (RFC 5280 4.2.1.3, 4.2.1.9).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/conf.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/ca_config.h"
+#include "common/ca_error.h"
+#include "common/profile.h"
+#include "issuer/leaf_profile.h"
+
+static const char *const profile_keys[] = {
+	"max_lifetime", "default_lifetime", "lifetime_over_max", "backdate",
+	"key_types", "digest", "ski", "extensions", NULL
+};
+
+void
+leaf_profile_free(struct leaf_profile *p)
+{
+	if (p == NULL)
+		return;
+	free(p->name);
+	free(p->ext_section);
+	free(p->digest);
+	sk_X509_EXTENSION_pop_free(p->exts, X509_EXTENSION_free);
+	free(p);
+}
+
+int
+leaf_duration_parse(int64_t *out, const char *s, int64_t min, int64_t max,
+    const char *what)
+{
+	const char *p = s;
+	int64_t v = 0, mult = 1;
+
+	*out = 0;
+	if (*p < '0' || *p > '9')
+		goto bad;
+	while (*p >= '0' && *p <= '9') {
+		if (v > (INT64_MAX - 9) / 10)
+			goto range;
+		v = v * 10 + (*p++ - '0');
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 's':
+		p++;
+		break;
+	case 'm':
+		mult = 60;
+		p++;
+		break;
+	case 'h':
+		mult = 3600;
+		p++;
+		break;
+	case 'd':
+		mult = 86400;
+		p++;
+		break;
+	default:
+		goto bad;
+	}
+	if (*p != '\0')
+		goto bad;
+	if (v > INT64_MAX / mult)
+		goto range;
+	v *= mult;
+	if (v < min || v > max)
+		goto range;
+	*out = v;
+	return CA_OK;
+ bad:
+	return ca_error(CA_ERR_CONFIG, "%s: \"%s\" is not a duration (seconds, "
+	    "or a number followed by s, m, h or d)", what, s);
+ range:
+	return ca_error(CA_ERR_CONFIG, "%s: \"%s\" is out of range (%" PRId64
+	    " to %" PRId64 " seconds)", what, s, min, max);
+}
+
+static int
+ext_nid(X509_EXTENSION *ext)
+{
+	return OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+}
+
+/* refused_reason: why a leaf profile may not set nid itself, or NULL. */
+static const char *
+refused_reason(int nid)
+{
+	switch (nid) {
+	case NID_subject_alt_name:
+		return "RFC 5280 4.2.1.6: subjectAltName comes from the "
+		    "issuance request, not the profile";
+	case NID_subject_key_identifier:
+		return "RFC 5280 4.2.1.2: the signer computes "
+		    "subjectKeyIdentifier from the key (see \"ski\")";
+	case NID_authority_key_identifier:
+		return "RFC 5280 4.2.1.1: the signer sets "
+		    "authorityKeyIdentifier from the intermediate";
+	case NID_name_constraints:
+	case NID_policy_constraints:
+	case NID_policy_mappings:
+	case NID_inhibit_any_policy:
+		return "RFC 5280 4.2.1: a CA-only extension in a leaf profile";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * compile_exts builds the extension objects of p->ext_section, after
+ * profile_load has checked the section, and adds basicConstraints
+ * critical,CA:FALSE first when the section has none.
+ */
+static int
+compile_exts(struct leaf_profile *p, const struct config *c)
+{
+	struct profile *chk = NULL;
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext = NULL;
+	const char *name, *value, *why;
+	char referer[256];
+	size_t i, n;
+	int rc = CA_ERR_INTERNAL;
+
+	snprintf(referer, sizeof(referer), "[%s] extensions", p->name);
+	if ((rc = profile_load(&chk, c, p->ext_section, referer)) != CA_OK)
+		goto out;
+	if (chk->has_bc && (chk->ca || !chk->bc_critical)) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [%s] basicConstraints: RFC "
+		    "5280 4.2.1.9: a leaf profile needs critical,CA:FALSE",
+		    config_path(c), p->ext_section);
+		goto out;
+	}
+	if (chk->has_ku && (chk->ku_cert_sign || chk->ku_crl_sign)) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [%s] keyUsage: RFC 5280 "
+		    "4.2.1.3: keyCertSign and cRLSign are for CA certificates",
+		    config_path(c), p->ext_section);
+		goto out;
+	}
+	if ((p->exts = sk_X509_EXTENSION_new_null()) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "[%s]: out of memory",
+		    p->ext_section);
+		goto out;
+	}
+	if (!chk->has_bc) {
+		ERR_clear_error();
+		if ((ext = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints,
+		    "critical,CA:FALSE")) == NULL) {
+			rc = ca_error_openssl(CA_ERR_INTERNAL, "[%s]: cannot "
+			    "build basicConstraints", p->ext_section);
+			goto out;
+		}
+		if (!sk_X509_EXTENSION_push(p->exts, ext)) {
+			rc = ca_error(CA_ERR_NOMEM, "[%s]: out of memory",
+			    p->ext_section);
+			goto out;
+		}
+		ext = NULL;
+	}
+	/* No certificates and no test flag: context-dependent values fail. */
+	memset(&ctx, 0, sizeof(ctx));
+	X509V3_set_ctx(&ctx, NULL, NULL, NULL, NULL, 0);
+	X509V3_set_nconf(&ctx, config_conf(c));
+	n = config_section_count(c, p->ext_section);
+	for (i = 0; i < n; i++) {
+		if (config_section_item(&name, &value, c, p->ext_section,
+		    i) != 0)
+			goto out;
+		/* By name first, so "keyid" or "hash" get the real reason. */
+		if ((why = refused_reason(OBJ_txt2nid(name))) != NULL) {
+			rc = ca_error(CA_ERR_CONFIG, "%s: [%s] %s: %s",
+			    config_path(c), p->ext_section, name, why);
+			goto out;
+		}
+		ERR_clear_error();
+		ext = X509V3_EXT_nconf(config_conf(c), &ctx, name, value);
+		if (ext == NULL) {
+			rc = ca_error_openssl(CA_ERR_CONFIG, "%s: [%s] %s: cannot "
+			    "be built without a certificate context (a leaf "
+			    "profile may not use copy, hash or keyid values)",
+			    config_path(c), p->ext_section, name);
+			goto out;
+		}
+		if ((why = refused_reason(ext_nid(ext))) != NULL) {
+			rc = ca_error(CA_ERR_CONFIG, "%s: [%s] %s: %s",
+			    config_path(c), p->ext_section, name, why);
+			goto out;
+		}
+		if (!sk_X509_EXTENSION_push(p->exts, ext)) {
+			rc = ca_error(CA_ERR_NOMEM, "[%s]: out of memory",
+			    p->ext_section);
+			goto out;
+		}
+		ext = NULL;
+	}
+	rc = CA_OK;
+ out:
+	X509_EXTENSION_free(ext);
+	profile_free(chk);
+	return rc;
+}
+
+static int
+dup_str(char **out, const char *s, const char *section)
+{
+	if ((*out = strdup(s)) == NULL)
+		return ca_error(CA_ERR_NOMEM, "[%s]: out of memory", section);
+	return CA_OK;
+}
+
+int
+leaf_profile_load(struct leaf_profile **out, const struct config *c,
+    const char *section)
+{
+	struct leaf_profile *p = NULL;
+	const EVP_MD *md;
+	const char *v;
+	char what[256];
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((rc = config_require_section(c, section, NULL)) != CA_OK)
+		goto out;
+	if ((rc = config_check_keys(c, section, profile_keys)) != CA_OK)
+		goto out;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "[%s]: out of memory", section);
+		goto out;
+	}
+	if ((rc = dup_str(&p->name, section, section)) != CA_OK)
+		goto out;
+
+	if ((rc = config_require_string(&v, c, section, "max_lifetime")) !=
+	    CA_OK)
+		goto out;
+	snprintf(what, sizeof(what), "%s: [%s] max_lifetime", config_path(c),
+	    section);
+	if ((rc = leaf_duration_parse(&p->max_lifetime, v, 1,
+	    LEAF_PROFILE_MAX_LIFETIME, what)) != CA_OK)
+		goto out;
+
+	if ((rc = config_get_string(&v, c, section, "default_lifetime",
+	    NULL)) != CA_OK)
+		goto out;
+	p->default_lifetime = p->max_lifetime;
+	if (v != NULL) {
+		snprintf(what, sizeof(what), "%s: [%s] default_lifetime",
+		    config_path(c), section);
+		if ((rc = leaf_duration_parse(&p->default_lifetime, v, 1,
+		    p->max_lifetime, what)) != CA_OK)
+			goto out;
+	}
+
+	if ((rc = config_get_string(&v, c, section, "lifetime_over_max",
+	    "refuse")) != CA_OK)
+		goto out;
+	if (strcmp(v, "clamp") == 0)
+		p->clamp = 1;
+	else if (strcmp(v, "refuse") != 0) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [%s] lifetime_over_max: "
+		    "\"%s\" is neither refuse nor clamp", config_path(c),
+		    section, v);
+		goto out;
+	}
+
+	if ((rc = config_get_string(&v, c, section, "backdate", "0")) != CA_OK)
+		goto out;
+	snprintf(what, sizeof(what), "%s: [%s] backdate", config_path(c),
+	    section);
+	if ((rc = leaf_duration_parse(&p->backdate, v, 0,
+	    LEAF_PROFILE_MAX_BACKDATE, what)) != CA_OK)
+		goto out;
+
+	if ((rc = config_get_string(&v, c, section, "key_types",
+	    "ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096")) != CA_OK)
+		goto out;
+	snprintf(what, sizeof(what), "%s: [%s] key_types", config_path(c),
+	    section);
+	if ((rc = profile_key_types_parse(&p->key_types, v, what)) != CA_OK)
+		goto out;
+
+	if ((rc = config_get_string(&v, c, section, "digest", NULL)) != CA_OK)
+		goto out;
+	if (v != NULL) {
+		/* Checked against a key when the signer takes the profile. */
+		snprintf(what, sizeof(what), "%s: [%s] digest", config_path(c),
+		    section);
+		if ((rc = profile_digest(&md, NULL, v, what)) != CA_OK) {
+			rc = CA_ERR_CONFIG;
+			goto out;
+		}
+		if ((rc = dup_str(&p->digest, v, section)) != CA_OK)
+			goto out;
+	}
+
+	if ((rc = config_get_string(&v, c, section, "ski", "sha1")) != CA_OK)
+		goto out;
+	if (strcmp(v, "sha1") == 0)
+		p->ski = LEAF_SKI_SHA1;
+	else if (strcmp(v, "sha256") == 0)
+		p->ski = LEAF_SKI_SHA256_160;
+	else {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [%s] ski: \"%s\" is neither "
+		    "sha1 (RFC 5280 4.2.1.2) nor sha256 (RFC 7093)",
+		    config_path(c), section, v);
+		goto out;
+	}
+
+	if ((rc = config_require_string(&v, c, section, "extensions")) !=
+	    CA_OK)
+		goto out;
+	if ((rc = dup_str(&p->ext_section, v, section)) != CA_OK)
+		goto out;
+	if ((rc = compile_exts(p, c)) != CA_OK)
+		goto out;
+
+	*out = p;
+	p = NULL;
+	rc = CA_OK;
+ out:
+	leaf_profile_free(p);
+	return rc;
+}
