@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,6 +399,59 @@ config_get_bool(int *out, const struct config *c, const char *section,
 	}
 	return ca_error(CA_ERR_CONFIG, "%s: [%s] %s: \"%s\" is not a boolean "
 	    "(yes/no, true/false, on/off, 1/0)", c->path, section, key, v);
+}
+
+int
+config_duration_parse(int64_t *out, const char *s, int64_t min, int64_t max,
+    const char *what)
+{
+	const char *p = s;
+	int64_t v = 0, mult = 1;
+
+	*out = 0;
+	if (*p < '0' || *p > '9')
+		goto bad;
+	while (*p >= '0' && *p <= '9') {
+		if (v > (INT64_MAX - 9) / 10)
+			goto range;
+		v = v * 10 + (*p++ - '0');
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 's':
+		p++;
+		break;
+	case 'm':
+		mult = 60;
+		p++;
+		break;
+	case 'h':
+		mult = 3600;
+		p++;
+		break;
+	case 'd':
+		mult = 86400;
+		p++;
+		break;
+	default:
+		goto bad;
+	}
+	if (*p != '\0')
+		goto bad;
+	if (v > INT64_MAX / mult)
+		goto range;
+	v *= mult;
+	if (v < min || v > max)
+		goto range;
+	*out = v;
+	return CA_OK;
+ bad:
+	return ca_error(CA_ERR_CONFIG, "%s: \"%s\" is not a duration (seconds, "
+	    "or a number followed by s, m, h or d)", what, s);
+ range:
+	return ca_error(CA_ERR_CONFIG, "%s: \"%s\" is out of range (%" PRId64
+	    " to %" PRId64 " seconds)", what, s, min, max);
 }
 
 int

@@ -119,6 +119,15 @@ int config_get_time(time_t *out, int *present, const struct config *c,
     __attribute__((warn_unused_result));
 
 /*
+ * config_duration_parse parses a duration: decimal seconds, or a number
+ * followed by s, m, h or d ("86400", "90m", "24h", "7d"). The value must be
+ * in [min, max]; what names the setting in messages. Returns CA_OK or
+ * CA_ERR_CONFIG.
+ */
+int config_duration_parse(int64_t *out, const char *s, int64_t min,
+    int64_t max, const char *what) __attribute__((warn_unused_result));
+
+/*
  * config_time_parse parses a GeneralizedTime string "YYYYMMDDHHMMSSZ".
  * Returns 0 on success and -1 for anything else (used for values that
  * are part of a list, such as a revocation entry).

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ISSUANCE_LOG_SCHEMA_VERSION	1
+#define ISSUANCE_LOG_SCHEMA_VERSION	2
 #define ISSUANCE_LOG_APPLICATION_ID	0x43415250	/* "CARP" */
 #define ISSUANCE_LOG_SERIAL_LEN		16	/* 128 bits, positive */
 #define ISSUANCE_LOG_HASH_LEN		32	/* SHA-256, BLAKE2b-256 */

@@ -588,6 +588,41 @@ test_paths(void)
 	close(cwd);
 }
 
+static void
+test_duration(void)
+{
+	static const struct {
+		const char *s;
+		int64_t want;	/* -1: refused */
+	} cases[] = {
+		{ "0", 0 }, { "90", 90 }, { "90s", 90 }, { "30m", 1800 },
+		{ "24h", 86400 }, { "7d", 604800 }, { "", -1 }, { "m", -1 },
+		{ "-5", -1 }, { " 5", -1 }, { "5 ", -1 }, { "5w", -1 },
+		{ "5ms", -1 }, { "1.5h", -1 }, { "0x10", -1 },
+		{ "99999999999999999999", -1 }, { "106751991167301d", -1 },
+		{ "31d", -1 },	/* over the max below */
+	};
+	int64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = 12345;
+		if (cases[i].want >= 0) {
+			CU_ASSERT_EQUAL(config_duration_parse(&v, cases[i].s, 0,
+			    30 * 86400, "t"), CA_OK);
+			CU_ASSERT_EQUAL(v, cases[i].want);
+		} else {
+			CU_ASSERT_EQUAL(config_duration_parse(&v, cases[i].s, 0,
+			    30 * 86400, "lifetime"), CA_ERR_CONFIG);
+			CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(),
+			    "lifetime"));
+		}
+	}
+	/* The minimum is enforced too. */
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "0s", 1, 10, "t"),
+	    CA_ERR_CONFIG);
+}
+
 static CU_TestInfo tests[] = {
 	{ "load_good", test_load_good },
 	{ "load_bad", test_load_bad },
@@ -596,6 +631,7 @@ static CU_TestInfo tests[] = {
 	{ "int", test_int },
 	{ "bool", test_bool },
 	{ "time", test_time },
+	{ "duration", test_duration },
 	{ "paths", test_paths },
 	CU_TEST_INFO_NULL,
 };

@@ -203,7 +203,8 @@ test_migrate_from_v0(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "migrate"));
 	CU_ASSERT_EQUAL(issuance_log_open(&log, dbpath), CA_OK);
 	issuance_log_close(log);
-	CU_ASSERT_EQUAL(raw_int("PRAGMA user_version"), 1);
+	CU_ASSERT_EQUAL(raw_int("PRAGMA user_version"),
+	    ISSUANCE_LOG_SCHEMA_VERSION);
 	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM certificates"), 0);
 
 	/* Someone else's database is refused and left alone. */
@@ -218,6 +219,7 @@ test_migrate_from_v0(void)
 static void
 test_refuse_future(void)
 {
+	char sql[64];
 	struct issuance_log *log = NULL;
 	struct issuance_log_reader *r = NULL;
 
@@ -225,14 +227,17 @@ test_refuse_future(void)
 	log = open_log();
 	issuance_log_close(log);
 	log = NULL;
-	CU_ASSERT_EQUAL(raw_exec("PRAGMA user_version = 2"), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    ISSUANCE_LOG_SCHEMA_VERSION + 1);
+	CU_ASSERT_EQUAL(raw_exec(sql), SQLITE_OK);
 	CU_ASSERT_EQUAL(issuance_log_open(&log, dbpath), CA_ERR_UNSUPPORTED);
 	CU_ASSERT_PTR_NULL(log);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "newer"));
 	CU_ASSERT_EQUAL(issuance_log_reader_open(&r, dbpath),
 	    CA_ERR_UNSUPPORTED);
 	CU_ASSERT_PTR_NULL(r);
-	CU_ASSERT_EQUAL(raw_int("PRAGMA user_version"), 2);
+	CU_ASSERT_EQUAL(raw_int("PRAGMA user_version"),
+	    ISSUANCE_LOG_SCHEMA_VERSION + 1);
 }
 
 static void
