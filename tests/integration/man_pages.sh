@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
-# ceremony_man.sh: the ceremony's man pages are clean mdoc. `mandoc -Tlint`
-# must report nothing at warning level or above (style notes about manuals
-# that are not installed on this machine are ignored). Skipped (77) when
-# mandoc is not installed. Needs no SoftHSM, so it does not source common.sh.
+# man_pages.sh: every man page under docs/man is clean mdoc. `mandoc -Tlint`
+# must report nothing at warning level or above, and each page must render
+# and name its own topic. Every page listed in dist_man_MANS must exist and
+# every page in docs/man must be listed (so none is left uninstalled).
+# Skipped (77) when mandoc is not installed. Needs no SoftHSM.
 
 set -eu
 S=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -14,9 +15,12 @@ if ! command -v mandoc >/dev/null; then
 fi
 
 status=0
-for page in docs/man/carapace-ceremony.8 docs/man/carapace-ceremony.cnf.5; do
-	[ -f "$S/$page" ] || { echo "FAIL: $page is missing" >&2; exit 1; }
-	out=$(mandoc -Tlint -Wwarning "$S/$page" 2>&1) || true
+n=0
+for path in "$S"/docs/man/*.[1-8]; do
+	[ -f "$path" ] || continue
+	page=${path#"$S"/}
+	n=$((n + 1))
+	out=$(mandoc -Tlint -Wwarning "$path" 2>&1) || true
 	if [ -n "$out" ]; then
 		echo "$out" >&2
 		echo "FAIL: mandoc -Tlint: $page" >&2
@@ -24,8 +28,14 @@ for page in docs/man/carapace-ceremony.8 docs/man/carapace-ceremony.cnf.5; do
 	else
 		echo "ok: mandoc -Tlint: $page"
 	fi
-	# It renders, and the rendering names the program.
-	mandoc -Tascii "$S/$page" | grep -q carapace-ceremony ||
-	    { echo "FAIL: $page does not render" >&2; status=1; }
+	topic=$(basename "$path")
+	topic=${topic%.*}
+	# -Tascii draws bold as "c<BS>c"; strip the overstrike before grep.
+	mandoc -Tascii "$path" | sed "s/.$(printf '\b')//g" |
+	    grep -q -- "$topic" ||
+	    { echo "FAIL: $page does not render its name $topic" >&2; status=1; }
+	grep -q "%reldir%/man/$(basename "$path")" "$S/docs/Makefile.inc" ||
+	    { echo "FAIL: $page is not in dist_man_MANS" >&2; status=1; }
 done
+[ "$n" -ge 2 ] || { echo "FAIL: no man pages found under $S/docs/man" >&2; exit 1; }
 exit $status

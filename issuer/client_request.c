@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * client_request: `carapace request` and `carapace renew`. The key pair is
+ * made here (or read from a file) and never leaves the machine: only the
+ * CSR it signs is sent. A request proves itself with a join token, read
+ * from a file or an environment variable (never argv) into sodium memory;
+ * a renewal with x509pop, signing the server's nonce and the CSR's hash
+ * with the current certificate's key (docs/protocol.md).
+ *
+ * The outputs are checked before anything is sent (a token is not spent
+ * for a file that cannot be written) and written only after the server
+ * answered with a certificate that matches the key: key (0600), then
+ * certificate and chain, each created with O_EXCL. If one of them cannot
+ * be written the others are removed, so a failure leaves nothing behind.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <sodium.h>
+
+#include "common/ca_error.h"
+#include "common/fileio.h"
+#include "common/profile.h"
+#include "common/protocol.h"
+#include "issuer/client.h"
+#include "issuer/join_token.h"
+
+#define MAX_TOKEN_FILE	4096
+
+int
+client_key_generate(EVP_PKEY **out, const char *type)
+{
+	*out = NULL;
+	if (type == NULL || strcmp(type, "ec-p256") == 0)
+		*out = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (strcmp(type, "ec-p384") == 0)
+		*out = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	else if (strcmp(type, "rsa-2048") == 0)
+		*out = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	else if (strcmp(type, "rsa-3072") == 0)
+		*out = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	else
+		return ca_error(CA_ERR_USAGE, "key type %s: use ec-p256, "
+		    "ec-p384, rsa-2048 or rsa-3072", type);
+	if (*out == NULL)
+		return ca_error_openssl(CA_ERR_INTERNAL, "cannot generate a "
+		    "%s key", type);
+	return CA_OK;
+}
+
+int
+client_csr_build(X509_REQ **out, EVP_PKEY *key, const char *cn,
+    const char *const *names, size_t nnames)
+{
+	X509_REQ *req = NULL;
+	X509_NAME *subj = NULL;
+	GENERAL_NAMES *gens = NULL;
+	GENERAL_NAME *gn = NULL;
+	ASN1_IA5STRING *ia5 = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_EXTENSION *ext = NULL;
+	const EVP_MD *md;
+	size_t i;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if (nnames == 0 || nnames > PROTOCOL_MAX_NAMES)
+		return ca_error(CA_ERR_USAGE, "give 1 to %d names (--name)",
+		    PROTOCOL_MAX_NAMES);
+	if ((rc = profile_digest(&md, key, NULL, "CSR")) != CA_OK)
+		goto out;
+	if ((req = X509_REQ_new()) == NULL || (subj = X509_NAME_new()) ==
+	    NULL || (gens = GENERAL_NAMES_new()) == NULL ||
+	    (exts = sk_X509_EXTENSION_new_null()) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!X509_REQ_set_version(req, X509_REQ_VERSION_1) ||
+	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0) ||
+	    !X509_REQ_set_subject_name(req, subj) ||
+	    !X509_REQ_set_pubkey(req, key)) {
+		rc = ca_error_openssl(CA_ERR_INVALID, "CSR: subject CN=%s", cn);
+		goto out;
+	}
+	for (i = 0; i < nnames; i++) {
+		if ((gn = GENERAL_NAME_new()) == NULL ||
+		    (ia5 = ASN1_IA5STRING_new()) == NULL ||
+		    !ASN1_STRING_set(ia5, names[i], -1)) {
+			rc = ca_error(CA_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+		ia5 = NULL;
+		if (!sk_GENERAL_NAME_push(gens, gn)) {
+			rc = ca_error(CA_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		gn = NULL;
+	}
+	if ((ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens)) == NULL ||
+	    !sk_X509_EXTENSION_push(exts, ext)) {
+		rc = ca_error_openssl(CA_ERR_INTERNAL, "CSR: subjectAltName");
+		goto out;
+	}
+	ext = NULL;
+	if (!X509_REQ_add_extensions(req, exts) ||
+	    X509_REQ_sign(req, key, md) <= 0) {
+		rc = ca_error_openssl(CA_ERR_INTERNAL, "CSR: cannot sign");
+		goto out;
+	}
+	*out = req;
+	req = NULL;
+	rc = CA_OK;
+ out:
+	X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ASN1_IA5STRING_free(ia5);
+	GENERAL_NAME_free(gn);
+	GENERAL_NAMES_free(gens);
+	X509_NAME_free(subj);
+	X509_REQ_free(req);
+	return rc;
+}
+
+/*
+ * Read the join token from a file or the environment into a parsed
+ * credential. The file's buffer and the copy are wiped.
+ */
+static int
+token_load(struct join_token_cred **out, const struct client_request_opts *o)
+{
+	uint8_t *buf = NULL;
+	char *s = NULL;
+	const char *src, *v;
+	size_t len = 0;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((o->token_file == NULL) == (o->token_env == NULL))
+		return ca_error(CA_ERR_USAGE, "give the join token with "
+		    "either --token-file FILE or --token-env NAME");
+	if (o->token_file != NULL) {
+		src = o->token_file;
+		if ((rc = fileio_read(&buf, &len, o->token_file,
+		    MAX_TOKEN_FILE)) != CA_OK)
+			goto out;
+		v = (const char *)buf;
+	} else {
+		src = o->token_env;
+		if ((v = getenv(o->token_env)) == NULL) {
+			rc = ca_error(CA_ERR_USAGE, "environment variable %s "
+			    "is not set", o->token_env);
+			goto out;
+		}
+		len = strlen(v);
+	}
+	/* Surrounding blanks and the final newline are not part of it. */
+	while (len > 0 && isspace((unsigned char)v[len - 1]))
+		len--;
+	while (len > 0 && isspace((unsigned char)*v)) {
+		v++;
+		len--;
+	}
+	if ((s = sodium_malloc(len + 1)) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(s, v, len);
+	s[len] = '\0';
+	if ((rc = join_token_parse(out, s)) != CA_OK) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", ca_error_detail());
+		rc = ca_error(CA_ERR_INVALID, "join token from %s: %s", src,
+		    why);
+	}
+ out:
+	if (buf != NULL) {
+		sodium_memzero(buf, len);
+		free(buf);
+	}
+	if (s != NULL)
+		sodium_free(s);
+	return rc;
+}
+
+/* DNS names: "DNS:" prefixes are accepted and dropped. */
+static const char *
+dns_name(const char *n)
+{
+	return strncmp(n, "DNS:", 4) == 0 ? n + 4 : n;
+}
+
+static int
+names_check(const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (names[i][0] == '\0' ||
+		    strlen(names[i]) > PROTOCOL_MAX_NAME_LEN - 4)
+			return ca_error(CA_ERR_USAGE, "--name %s: a DNS name "
+			    "of 1 to %d characters", names[i],
+			    PROTOCOL_MAX_NAME_LEN - 4);
+		if (strchr(names[i], ':') != NULL)
+			return ca_error(CA_ERR_USAGE, "--name %s: only DNS "
+			    "names can be requested", names[i]);
+	}
+	return CA_OK;
+}
+
+/* PEM of a private key in secure-heap memory. */
+static int
+key_pem(BIO **out, EVP_PKEY *key)
+{
+	BIO *b;
+
+	*out = NULL;
+	if ((b = BIO_new(BIO_s_secmem())) == NULL)
+		return ca_error(CA_ERR_NOMEM, "out of memory");
+	if (!PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
+		BIO_free(b);
+		return ca_error_openssl(CA_ERR_INTERNAL, "cannot encode the "
+		    "private key");
+	}
+	*out = b;
+	return CA_OK;
+}
+
+/* Append the PEM of one DER certificate to b; the certificate too. */
+static int
+cert_pem_append(BIO *b, X509 **xout, const ASN1_OCTET_STRING *der,
+    const char *what)
+{
+	const unsigned char *p = ASN1_STRING_get0_data(der);
+	long len = ASN1_STRING_length(der);
+	X509 *x;
+
+	if (xout != NULL)
+		*xout = NULL;
+	if ((x = d2i_X509(NULL, &p, len)) == NULL ||
+	    p != ASN1_STRING_get0_data(der) + len) {
+		X509_free(x);
+		return ca_error_openssl(CA_ERR_INVALID, "the server sent a "
+		    "%s that does not parse", what);
+	}
+	if (!PEM_write_bio_X509(b, x)) {
+		X509_free(x);
+		return ca_error_openssl(CA_ERR_INTERNAL, "PEM");
+	}
+	if (xout != NULL)
+		*xout = x;
+	else
+		X509_free(x);
+	return CA_OK;
+}
+
+static void
+print_cert_summary(X509 *x, const char *path)
+{
+	char nb[32], *serial;
+
+	serial = client_serial_hex(X509_get0_serialNumber(x));
+	printf("certificate %s written to %s, valid until %s\n",
+	    serial != NULL ? serial : "?", path,
+	    client_time_str(nb, X509_get0_notAfter(x)));
+	free(serial);
+}
+
+/*
+ * Turn an Issued answer into files. key is written to key_out when
+ * key_out is not NULL. Returns a CLIENT_EXIT_* status.
+ */
+static int
+issued_write(const PROTO_ISSUED *is, EVP_PKEY *key, const char *key_out,
+    const char *cert_out, const char *chain_out)
+{
+	struct client_outputs outs;
+	BIO *kb = NULL, *cb = NULL, *chb = NULL;
+	X509 *leaf = NULL;
+	BUF_MEM *m;
+	char *serial = NULL;
+	int i, rc, ret = CLIENT_EXIT_FAILED;
+
+	memset(&outs, 0, sizeof(outs));
+	if ((cb = BIO_new(BIO_s_mem())) == NULL ||
+	    (chb = BIO_new(BIO_s_mem())) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = cert_pem_append(cb, &leaf, is->certificate,
+	    "certificate")) != CA_OK)
+		goto fail;
+	serial = client_serial_hex(X509_get0_serialNumber(leaf));
+	if (X509_check_private_key(leaf, key) != 1) {
+		rc = ca_error_openssl(CA_ERR_VERIFY, "the certificate the "
+		    "server sent (serial %s) is not for our key", serial);
+		goto fail;
+	}
+	for (i = 0; i < sk_ASN1_OCTET_STRING_num(is->chain); i++)
+		if ((rc = cert_pem_append(chb, NULL,
+		    sk_ASN1_OCTET_STRING_value(is->chain, i),
+		    "chain certificate")) != CA_OK)
+			goto fail;
+	if (key_out != NULL) {
+		if ((rc = key_pem(&kb, key)) != CA_OK)
+			goto fail;
+		BIO_get_mem_ptr(kb, &m);
+		if ((rc = client_outputs_write(&outs, key_out, m->data,
+		    m->length, 0600)) != CA_OK)
+			goto fail;
+	}
+	BIO_get_mem_ptr(cb, &m);
+	if ((rc = client_outputs_write(&outs, cert_out, m->data, m->length,
+	    0644)) != CA_OK)
+		goto fail;
+	if (chain_out != NULL) {
+		BIO_get_mem_ptr(chb, &m);
+		if ((rc = client_outputs_write(&outs, chain_out, m->data,
+		    m->length, 0644)) != CA_OK)
+			goto fail;
+	}
+	print_cert_summary(leaf, cert_out);
+	ret = CLIENT_EXIT_OK;
+	goto out;
+ fail:
+	(void)rc;
+	client_outputs_abort(&outs);
+	fprintf(stderr, "carapace: %s\n", ca_error_detail());
+	if (serial != NULL)
+		fprintf(stderr, "carapace: certificate %s was issued but not "
+		    "saved; nothing was written. Ask the operator to revoke "
+		    "it (carapace revoke %s --reason superseded) and request "
+		    "again\n", serial, serial);
+ out:
+	free(serial);
+	X509_free(leaf);
+	BIO_free(kb);
+	BIO_free(cb);
+	BIO_free(chb);
+	return ret;
+}
+
+/* Print a local error (ca_error_detail) and map rc to an exit status. */
+static int
+local_fail(int rc)
+{
+	fprintf(stderr, "carapace: %s\n", ca_error_detail());
+	return rc == CA_ERR_USAGE ? CLIENT_EXIT_USAGE : CLIENT_EXIT_FAILED;
+}
+
+static int
+csr_der(uint8_t **out, size_t *out_len, X509_REQ *req)
+{
+	unsigned char *der = NULL;
+	int len;
+
+	*out = NULL;
+	*out_len = 0;
+	if ((len = i2d_X509_REQ(req, &der)) <= 0)
+		return ca_error_openssl(CA_ERR_INTERNAL, "CSR: cannot encode");
+	if (len > PROTOCOL_MAX_CSR) {
+		OPENSSL_free(der);
+		return ca_error(CA_ERR_USAGE, "CSR of %d bytes, more than "
+		    "the limit of %d", len, PROTOCOL_MAX_CSR);
+	}
+	*out = der;
+	*out_len = (size_t)len;
+	return CA_OK;
+}
+
+int
+client_request_run(const struct client_request_opts *o)
+{
+	struct join_token_cred *tok = NULL;
+	PROTO_ATTESTATION *att = NULL;
+	PROTO_REQUEST *req = NULL;
+	PROTO_RESPONSE *resp = NULL;
+	EVP_PKEY *key = NULL;
+	X509_REQ *csr = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	char idhex[JOIN_TOKEN_ID_HEX];
+	const char *names[PROTOCOL_MAX_NAMES];
+	const char *outs[3];
+	size_t i;
+	int rc, ret = CLIENT_EXIT_FAILED;
+
+	for (i = 0; i < o->nnames; i++)
+		names[i] = dns_name(o->names[i]);
+	outs[0] = o->key != NULL ? NULL : o->key_out;
+	outs[1] = o->cert_out;
+	outs[2] = o->chain_out;
+	if ((rc = names_check(names, o->nnames)) != CA_OK ||
+	    (rc = client_outputs_check(outs, 3)) != CA_OK ||
+	    (rc = token_load(&tok, o)) != CA_OK) {
+		ret = local_fail(rc);
+		goto out;
+	}
+	if (o->key != NULL) {
+		if ((rc = client_key_read(&key, o->key)) != CA_OK ||
+		    (rc = profile_key_check(key, PROFILE_KEY_ALL,
+		    o->key)) != CA_OK) {
+			ret = local_fail(rc);
+			goto out;
+		}
+	} else if ((rc = client_key_generate(&key, o->key_type)) != CA_OK) {
+		ret = local_fail(rc);
+		goto out;
+	}
+	if ((rc = client_csr_build(&csr, key, o->cn != NULL ? o->cn :
+	    names[0], names, o->nnames)) != CA_OK ||
+	    (rc = csr_der(&der, &der_len, csr)) != CA_OK) {
+		ret = local_fail(rc);
+		goto out;
+	}
+	join_token_id_hex(idhex, tok->id);
+	if ((att = protocol_attest_join_token(idhex, tok->secret,
+	    sizeof(tok->secret))) == NULL ||
+	    (req = protocol_request_issue(der, der_len, att,
+	    o->lifetime)) == NULL) {
+		att = NULL;
+		fprintf(stderr, "carapace: out of memory\n");
+		goto out;
+	}
+	att = NULL;
+	join_token_cred_free(tok);
+	tok = NULL;
+	if ((ret = client_exchange(&resp, &o->conf, req,
+	    PROTO_RESP_ISSUED)) != CLIENT_EXIT_OK)
+		goto out;
+	ret = issued_write(resp->body->value.issued, key,
+	    o->key != NULL ? NULL : o->key_out, o->cert_out, o->chain_out);
+ out:
+	join_token_cred_free(tok);
+	PROTO_ATTESTATION_free(att);
+	/* The request holds the token secret: wipe it before freeing. */
+	if (req != NULL && req->body->value.issue->attestation != NULL &&
+	    req->body->value.issue->attestation->value.join_token != NULL) {
+		ASN1_OCTET_STRING *sec = req->body->value.issue->attestation->
+		    value.join_token->secret;
+		if (sec != NULL && ASN1_STRING_length(sec) > 0)
+			OPENSSL_cleanse((void *)(uintptr_t)ASN1_STRING_get0_data(sec),
+			    (size_t)ASN1_STRING_length(sec));
+	}
+	PROTO_REQUEST_free(req);
+	PROTO_RESPONSE_free(resp);
+	OPENSSL_free(der);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+	return ret;
+}
+
+/* The DNS names of cert's subjectAltName, borrowed into names[]. */
+static int
+cert_dns_names(GENERAL_NAMES **gens_out, const char **names, size_t *n,
+    X509 *cert, const char *what)
+{
+	GENERAL_NAMES *gens;
+	const GENERAL_NAME *gn;
+	int i, type;
+	const ASN1_STRING *s;
+
+	*n = 0;
+	*gens_out = NULL;
+	if ((gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL,
+	    NULL)) == NULL)
+		return ca_error(CA_ERR_INVALID, "%s: no subjectAltName; give "
+		    "the names with --name", what);
+	*gens_out = gens;
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		gn = sk_GENERAL_NAME_value(gens, i);
+		s = GENERAL_NAME_get0_value(gn, &type);
+		if (type != GEN_DNS)
+			continue;
+		if (*n >= PROTOCOL_MAX_NAMES)
+			return ca_error(CA_ERR_INVALID, "%s: more than %d "
+			    "names", what, PROTOCOL_MAX_NAMES);
+		if (memchr(ASN1_STRING_get0_data(s), '\0',
+		    (size_t)ASN1_STRING_length(s)) != NULL)
+			return ca_error(CA_ERR_INVALID, "%s: a dNSName with "
+			    "a NUL", what);
+		/* IA5STRINGs from d2i are NUL-terminated. */
+		names[(*n)++] = (const char *)ASN1_STRING_get0_data(s);
+	}
+	if (*n == 0)
+		return ca_error(CA_ERR_INVALID, "%s: no DNS names; give them "
+		    "with --name", what);
+	return CA_OK;
+}
+
+/* The subject CN of cert into buf, or "" when it has none. */
+static void
+cert_cn(char *buf, size_t len, X509 *cert)
+{
+	buf[0] = '\0';
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+	    NID_commonName, buf, (int)len) < 0)
+		buf[0] = '\0';
+}
+
+int
+client_renew_run(const struct client_request_opts *o)
+{
+	struct client *c = NULL;
+	STACK_OF(X509) *chain = NULL, *more = NULL;
+	GENERAL_NAMES *gens = NULL;
+	PROTO_ATTESTATION *att = NULL;
+	PROTO_REQUEST *nreq = NULL, *req = NULL;
+	PROTO_RESPONSE *nresp = NULL, *resp = NULL;
+	const PROTO_NONCE *nonce;
+	EVP_PKEY *cur = NULL, *newkey = NULL;
+	X509_REQ *csr = NULL;
+	X509 *leaf;
+	uint8_t *der = NULL, *sig = NULL;
+	size_t der_len = 0, sig_len = 0, nnames = 0, i;
+	const char *names[PROTOCOL_MAX_NAMES];
+	const char *outs[3];
+	char cn[256];
+	int rc, ret = CLIENT_EXIT_FAILED;
+
+	outs[0] = o->new_key ? o->key_out : NULL;
+	outs[1] = o->cert_out;
+	outs[2] = o->chain_out;
+	if ((rc = client_outputs_check(outs, 3)) != CA_OK ||
+	    (rc = client_certs_read(&chain, o->cert)) != CA_OK ||
+	    (rc = client_key_read(&cur, o->key)) != CA_OK) {
+		ret = local_fail(rc);
+		goto out;
+	}
+	if (o->chain != NULL) {
+		if ((rc = client_certs_read(&more, o->chain)) != CA_OK) {
+			ret = local_fail(rc);
+			goto out;
+		}
+		while (sk_X509_num(more) > 0) {
+			if (sk_X509_num(chain) >= PROTOCOL_MAX_CHAIN) {
+				fprintf(stderr, "carapace: %s and %s: more "
+				    "than %d certificates\n", o->cert,
+				    o->chain, PROTOCOL_MAX_CHAIN);
+				goto out;
+			}
+			if (!sk_X509_push(chain, sk_X509_value(more, 0))) {
+				fprintf(stderr, "carapace: out of memory\n");
+				goto out;
+			}
+			(void)sk_X509_shift(more);
+		}
+	}
+	leaf = sk_X509_value(chain, 0);
+	if (X509_check_private_key(leaf, cur) != 1) {
+		ERR_clear_error();
+		fprintf(stderr, "carapace: %s is not the key of %s; give the "
+		    "key the certificate was issued for\n", o->key, o->cert);
+		goto out;
+	}
+	if (o->nnames > 0) {
+		for (i = 0; i < o->nnames; i++)
+			names[i] = dns_name(o->names[i]);
+		nnames = o->nnames;
+		if ((rc = names_check(names, nnames)) != CA_OK) {
+			ret = local_fail(rc);
+			goto out;
+		}
+	} else if ((rc = cert_dns_names(&gens, names, &nnames, leaf,
+	    o->cert)) != CA_OK) {
+		ret = local_fail(rc);
+		goto out;
+	}
+	/* The old CN if it is one of the names (issuers want that), else the
+	 * first name. */
+	if (o->cn != NULL)
+		snprintf(cn, sizeof(cn), "%s", o->cn);
+	else {
+		cert_cn(cn, sizeof(cn), leaf);
+		for (i = 0; i < nnames; i++)
+			if (strcasecmp(cn, names[i]) == 0)
+				break;
+		if (i == nnames)
+			snprintf(cn, sizeof(cn), "%s", names[0]);
+	}
+	if (o->new_key &&
+	    (rc = client_key_generate(&newkey, o->key_type)) != CA_OK) {
+		ret = local_fail(rc);
+		goto out;
+	}
+	if ((rc = client_csr_build(&csr, newkey != NULL ? newkey : cur, cn,
+	    names, nnames)) != CA_OK ||
+	    (rc = csr_der(&der, &der_len, csr)) != CA_OK) {
+		ret = local_fail(rc);
+		goto out;
+	}
+	/* One connection: ask for the nonce, then send the signed request. */
+	if ((ret = client_connect(&c, &o->conf)) != CLIENT_EXIT_OK)
+		goto out;
+	if ((nreq = protocol_request_new(PROTO_REQ_NONCE)) == NULL) {
+		fprintf(stderr, "carapace: out of memory\n");
+		ret = CLIENT_EXIT_FAILED;
+		goto out;
+	}
+	if ((ret = client_roundtrip(c, &nresp, nreq, PROTO_RESP_NONCE)) !=
+	    CLIENT_EXIT_OK)
+		goto out;
+	ret = CLIENT_EXIT_FAILED;
+	nonce = nresp->body->value.nonce;
+	if ((rc = protocol_pop_sign(&sig, &sig_len, cur,
+	    ASN1_STRING_get0_data(nonce->nonce),
+	    (size_t)ASN1_STRING_length(nonce->nonce), der,
+	    der_len)) != CA_OK) {
+		ret = local_fail(rc);
+		goto out;
+	}
+	if ((att = protocol_attest_x509_pop(chain,
+	    ASN1_STRING_get0_data(nonce->nonce),
+	    (size_t)ASN1_STRING_length(nonce->nonce), sig, sig_len)) == NULL ||
+	    (req = protocol_request_issue(der, der_len, att,
+	    o->lifetime)) == NULL) {
+		att = NULL;
+		fprintf(stderr, "carapace: out of memory\n");
+		goto out;
+	}
+	att = NULL;
+	if ((ret = client_roundtrip(c, &resp, req, PROTO_RESP_ISSUED)) !=
+	    CLIENT_EXIT_OK)
+		goto out;
+	ret = issued_write(resp->body->value.issued,
+	    newkey != NULL ? newkey : cur, newkey != NULL ? o->key_out : NULL,
+	    o->cert_out, o->chain_out);
+ out:
+	client_close(c);
+	PROTO_ATTESTATION_free(att);
+	PROTO_REQUEST_free(nreq);
+	PROTO_REQUEST_free(req);
+	PROTO_RESPONSE_free(nresp);
+	PROTO_RESPONSE_free(resp);
+	OPENSSL_free(sig);
+	OPENSSL_free(der);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(cur);
+	EVP_PKEY_free(newkey);
+	GENERAL_NAMES_free(gens);
+	sk_X509_pop_free(chain, X509_free);
+	sk_X509_pop_free(more, X509_free);
+	return ret;
+}

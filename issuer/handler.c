@@ -1,0 +1,1549 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * handler: one request in, one response out (see handler.h for the steps
+ * of an issue request). Everything that can refuse a request runs before
+ * the serial is reserved, so a refusal changes nothing in the log; the
+ * join token is consumed (and an identity document's instance marked seen)
+ * only by issuance_log_complete, in the same transaction that records the
+ * certificate, and the certificate is returned only after that commit.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/asn1t.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+
+#include "common/ca_error.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/profile.h"
+#include "issuer/handler.h"
+#include "issuer/ops.h"
+
+/*
+ * A PKCS#10 request (RFC 2986 4) as plain ASN.1, for the hot path: it is
+ * X509_REQ's layout except that the key stays an algorithm and a BIT
+ * STRING. d2i_X509_REQ would run every key through OpenSSL 3.0's provider
+ * decoder (about 150 us here, more than the signature check); an EC key is
+ * made instead from a per-curve template (see csr_key). The info keeps its
+ * encoding, which is what the signature is verified over.
+ */
+struct csr_spki {
+	X509_ALGOR *algor;
+	ASN1_BIT_STRING *key;
+};
+
+ASN1_SEQUENCE(csr_spki) = {
+	ASN1_SIMPLE(struct csr_spki, algor, X509_ALGOR),
+	ASN1_SIMPLE(struct csr_spki, key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END_name(struct csr_spki, csr_spki)
+
+struct csr_info {
+	ASN1_ENCODING enc;
+	ASN1_INTEGER *version;
+	X509_NAME *subject;
+	struct csr_spki *spki;
+	STACK_OF(X509_ATTRIBUTE) *attrs;
+};
+
+/* ASN1_SEQUENCE_enc needs a type name for offsetof. */
+typedef struct csr_info csr_info;
+
+ASN1_SEQUENCE_enc(csr_info, enc, 0) = {
+	ASN1_SIMPLE(struct csr_info, version, ASN1_INTEGER),
+	ASN1_SIMPLE(struct csr_info, subject, X509_NAME),
+	ASN1_SIMPLE(struct csr_info, spki, csr_spki),
+	/* OPTIONAL as in X509_REQ_INFO: some CSRs omit the empty set. */
+	ASN1_IMP_SET_OF_OPT(struct csr_info, attrs, X509_ATTRIBUTE, 0),
+} static_ASN1_SEQUENCE_END_ref(struct csr_info, csr_info)
+
+struct csr {
+	struct csr_info *info;
+	X509_ALGOR *sigalg;
+	ASN1_BIT_STRING *sig;
+};
+
+ASN1_SEQUENCE(csr) = {
+	ASN1_SIMPLE(struct csr, info, csr_info),
+	ASN1_SIMPLE(struct csr, sigalg, X509_ALGOR),
+	ASN1_SIMPLE(struct csr, sig, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END_name(struct csr, csr)
+
+static void
+csr_free(struct csr *c)
+{
+	ASN1_item_free((ASN1_VALUE *)c, ASN1_ITEM_rptr(csr));
+}
+
+/*
+ * csr_extensions returns the extensions the request asks for (a new stack,
+ * empty when it asks for none), as X509_REQ_get_extensions finds them: the
+ * first extensionRequest attribute, else a Microsoft one. NULL with *bad
+ * set when the attribute is malformed, NULL alone when out of memory.
+ */
+static STACK_OF(X509_EXTENSION) *
+csr_extensions(const struct csr_info *ri, int *bad)
+{
+	static const int nids[] = { NID_ext_req, NID_ms_ext_req };
+	STACK_OF(X509_EXTENSION) *exts;
+	X509_ATTRIBUTE *attr;
+	const ASN1_TYPE *t = NULL;
+	const unsigned char *p, *end;
+	size_t k;
+	int i;
+
+	*bad = 0;
+	for (k = 0; k < sizeof(nids) / sizeof(nids[0]) && t == NULL; k++)
+		for (i = 0; i < sk_X509_ATTRIBUTE_num(ri->attrs); i++) {
+			attr = sk_X509_ATTRIBUTE_value(ri->attrs, i);
+			if (OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr)) !=
+			    nids[k])
+				continue;
+			if (X509_ATTRIBUTE_count(attr) != 1 ||
+			    (t = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL) {
+				*bad = 1;
+				return NULL;
+			}
+			break;
+		}
+	if (t == NULL)
+		return sk_X509_EXTENSION_new_null();
+	if (t->type != V_ASN1_SEQUENCE) {
+		*bad = 1;
+		return NULL;
+	}
+	p = t->value.sequence->data;
+	end = p + t->value.sequence->length;
+	ERR_clear_error();
+	exts = (STACK_OF(X509_EXTENSION) *)ASN1_item_d2i(NULL, &p, end - p,
+	    ASN1_ITEM_rptr(X509_EXTENSIONS));
+	if (exts == NULL || p != end) {
+		ERR_clear_error();
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+		*bad = 1;
+		return NULL;
+	}
+	return exts;
+}
+
+/* Everything one issue request collects on its way. */
+struct issue {
+	struct csr *csr;		/* the request, as plain ASN.1 */
+	EVP_PKEY *pk;			/* its key, verified with; owned */
+	uint8_t spki[SIGNER_SPKI_MAX];	/* its key as DER, for the signer */
+	size_t spki_len;
+	uint8_t token_hash[ISSUANCE_LOG_HASH_LEN];
+	char *cn;
+	char *names[SIGNER_MAX_NAMES];
+	size_t nnames;
+	struct join_token *tok;
+	char **grants;
+	size_t ngrants;
+	struct x509pop_identity *pop;
+	struct iddoc_identity *doc;
+	char seen_kind[IDDOC_MAX_FIELD + 8];
+	struct policy_identity id;
+	struct policy_decision *dec;
+	const char *attestation;
+	const char *requester;
+	uint8_t evidence[SIGNER_EVIDENCE_LEN];
+	char who[300];
+};
+
+char *
+handler_utf8(const ASN1_STRING *s)
+{
+	char *r;
+	int len;
+
+	if (s == NULL)
+		return NULL;
+	len = ASN1_STRING_length(s);
+	if (len < 0 || memchr(ASN1_STRING_get0_data(s), '\0', (size_t)len))
+		return NULL;
+	if ((r = malloc((size_t)len + 1)) == NULL)
+		return NULL;
+	memcpy(r, ASN1_STRING_get0_data(s), (size_t)len);
+	r[len] = '\0';
+	return r;
+}
+
+const struct leaf_profile *
+handler_profile(const struct handler *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < h->nprofiles; i++)
+		if (strcmp(h->profiles[i]->name, name) == 0)
+			return h->profiles[i];
+	return NULL;
+}
+
+/* iso_time formats t as 2026-05-01T12:00:00Z. */
+static const char *
+iso_time(char *buf, size_t len, int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%" PRId64, t);
+	return buf;
+}
+
+static PROTO_RESPONSE *
+refuse(enum protocol_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static PROTO_RESPONSE *
+refuse(enum protocol_status st, const char *fmt, ...)
+{
+	char msg[PROTOCOL_MAX_TEXT + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return protocol_response_error(st, "%s", msg);
+}
+
+/* unavailable maps an HSM or log failure to the status a client acts on. */
+static PROTO_RESPONSE *
+unavailable(int rc, const char *what)
+{
+	const char *d = ca_error_detail();
+
+	switch (rc) {
+	case CA_ERR_TOKEN_ABSENT:
+	case CA_ERR_HSM:
+	case CA_ERR_PIN:
+	case CA_ERR_PIN_LOCKED:
+		return refuse(PROTOCOL_HSM_UNAVAILABLE, "%s: the CA key's HSM "
+		    "is unavailable (%s); nothing was issued and no token was "
+		    "used; retry later with backoff", what, d);
+	case CA_ERR_DB:
+	case CA_ERR_IO:
+		return refuse(PROTOCOL_LOG_UNAVAILABLE, "%s: the issuance log "
+		    "cannot record it (%s); nothing was issued; retry later "
+		    "with backoff", what, d);
+	case CA_ERR_POLICY:
+	case CA_ERR_EXPIRED:
+		return refuse(PROTOCOL_POLICY, "%s: %s", what, d);
+	default:
+		return refuse(PROTOCOL_INTERNAL, "%s: the issuer failed (%s: "
+		    "%s); nothing was issued; retry later and report it if it "
+		    "persists", what, ca_strerror(rc), d);
+	}
+}
+
+static void
+issue_clear(struct issue *is)
+{
+	size_t i;
+
+	csr_free(is->csr);
+	EVP_PKEY_free(is->pk);
+	free(is->cn);
+	for (i = 0; i < is->nnames; i++)
+		free(is->names[i]);
+	join_token_free(is->tok);
+	for (i = 0; i < is->ngrants; i++)
+		free(is->grants[i]);
+	free(is->grants);
+	x509pop_identity_free(is->pop);
+	iddoc_identity_free(is->doc);
+	policy_decision_free(is->dec);
+}
+
+/*
+ * csr_names collects the CSR's dNSName SANs (and its CN when it has no
+ * SAN) and refuses what the issuer never grants: other name types, CA
+ * powers, subject attributes other than one commonName.
+ */
+static PROTO_RESPONSE *
+csr_check(struct issue *is)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	int bad = 0;
+	BASIC_CONSTRAINTS *bc = NULL;
+	ASN1_BIT_STRING *ku = NULL;
+	GENERAL_NAMES *san = NULL;
+	const X509_NAME *subj;
+	const X509_NAME_ENTRY *ne;
+	const GENERAL_NAME *gn;
+	unsigned char *u = NULL;
+	PROTO_RESPONSE *r = NULL;
+	size_t i;
+	int crit, n, len;
+
+	subj = is->csr->info->subject;
+	n = X509_NAME_entry_count(subj);
+	if (n > 1 || (n == 1 && OBJ_obj2nid(X509_NAME_ENTRY_get_object(
+	    ne = X509_NAME_get_entry(subj, 0))) != NID_commonName)) {
+		r = refuse(PROTOCOL_POLICY, "CSR subject: only one commonName "
+		    "is accepted (the names go in subjectAltName); build a "
+		    "CSR with at most a CN in its subject");
+		goto out;
+	}
+	if (n == 1) {
+		len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(ne));
+		if (len <= 0 || len >= SIGNER_CN_LEN || memchr(u, 0,
+		    (size_t)len) != NULL) {
+			r = refuse(PROTOCOL_BAD_CSR, "CSR subject: the "
+			    "commonName is empty, not text, or longer than 64 "
+			    "characters (RFC 5280 ub-common-name)");
+			goto out;
+		}
+		if ((is->cn = strndup((char *)u, (size_t)len)) == NULL)
+			goto nomem;
+	}
+	if ((exts = csr_extensions(is->csr->info, &bad)) == NULL) {
+		if (!bad)
+			goto nomem;
+		r = refuse(PROTOCOL_BAD_CSR, "CSR: RFC 2985 5.4.2: its "
+		    "extensionRequest attribute is not a DER list of "
+		    "extensions; build a new CSR");
+		goto out;
+	}
+	bc = X509V3_get_d2i(exts, NID_basic_constraints, &crit, NULL);
+	if (bc == NULL && crit == -2) {
+		r = refuse(PROTOCOL_BAD_CSR, "CSR: requested basicConstraints "
+		    "is malformed or repeated");
+		goto out;
+	}
+	if (bc != NULL && bc->ca) {
+		r = refuse(PROTOCOL_POLICY, "CSR: requests CA:TRUE in "
+		    "basicConstraints; this issuer makes end-entity "
+		    "certificates only (RFC 5280 4.2.1.9); remove it");
+		goto out;
+	}
+	ku = X509V3_get_d2i(exts, NID_key_usage, &crit, NULL);
+	if (ku != NULL && (ASN1_BIT_STRING_get_bit(ku, 5) ||
+	    ASN1_BIT_STRING_get_bit(ku, 6))) {
+		r = refuse(PROTOCOL_POLICY, "CSR: requests keyCertSign or "
+		    "cRLSign in keyUsage; those are CA powers (RFC 5280 "
+		    "4.2.1.3) this issuer never grants; remove them");
+		goto out;
+	}
+	san = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
+	if (san == NULL && crit == -2) {
+		r = refuse(PROTOCOL_BAD_CSR, "CSR: requested subjectAltName is "
+		    "malformed or repeated");
+		goto out;
+	}
+	for (i = 0; san != NULL && i < (size_t)sk_GENERAL_NAME_num(san); i++) {
+		gn = sk_GENERAL_NAME_value(san, (int)i);
+		if (gn->type != GEN_DNS) {
+			r = refuse(PROTOCOL_POLICY, "CSR: subjectAltName entry "
+			    "%zu is not a dNSName; only DNS names are issued",
+			    i + 1);
+			goto out;
+		}
+		if (is->nnames == SIGNER_MAX_NAMES) {
+			r = refuse(PROTOCOL_POLICY, "CSR: more than %d names",
+			    SIGNER_MAX_NAMES);
+			goto out;
+		}
+		if ((is->names[is->nnames] = handler_utf8(gn->d.dNSName)) ==
+		    NULL) {
+			r = refuse(PROTOCOL_BAD_CSR, "CSR: subjectAltName "
+			    "entry %zu is not a valid dNSName", i + 1);
+			goto out;
+		}
+		is->nnames++;
+	}
+	if (is->nnames == 0 && is->cn != NULL) {
+		if ((is->names[0] = strdup(is->cn)) == NULL)
+			goto nomem;
+		is->nnames = 1;
+	}
+	if (is->nnames == 0) {
+		r = refuse(PROTOCOL_BAD_CSR, "CSR: no names: put the DNS "
+		    "names in subjectAltName");
+		goto out;
+	}
+	if (is->cn != NULL) {
+		for (i = 0; i < is->nnames; i++)
+			if (strcasecmp(is->cn, is->names[i]) == 0)
+				break;
+		if (i == is->nnames) {
+			r = refuse(PROTOCOL_POLICY, "CSR: commonName \"%s\" is "
+			    "not one of its subjectAltNames; use one of the "
+			    "names as CN, or no CN", is->cn);
+			goto out;
+		}
+	}
+	goto out;
+ nomem:
+	r = refuse(PROTOCOL_INTERNAL, "out of memory; retry later");
+ out:
+	OPENSSL_free(u);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	BASIC_CONSTRAINTS_free(bc);
+	ASN1_BIT_STRING_free(ku);
+	GENERAL_NAMES_free(san);
+	return r;
+}
+
+/*
+ * csr_key_ec makes the EVP_PKEY of an EC request key on P-256 or P-384
+ * without the provider decoder: the point is checked on the cached curve,
+ * then set on a copy of the curve's template key. 0 when the key is not
+ * on one of those curves (the caller takes the general path); -1 when it
+ * is, but is not a valid point.
+ */
+static int
+csr_key_ec(struct handler *h, EVP_PKEY **out, const struct csr_spki *k)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	const EC_GROUP *group;
+	EVP_PKEY *tmpl;
+	EC_POINT *pt = NULL;
+	int ptype, nid, ret = -1;
+
+	*out = NULL;
+	X509_ALGOR_get0(&obj, &ptype, &pval, k->algor);
+	if (OBJ_obj2nid(obj) != NID_X9_62_id_ecPublicKey ||
+	    ptype != V_ASN1_OBJECT)
+		return 0;
+	nid = OBJ_obj2nid(pval);
+	if (nid == NID_X9_62_prime256v1) {
+		group = h->p256;
+		tmpl = h->tmpl_p256;
+	} else if (nid == NID_secp384r1) {
+		group = h->p384;
+		tmpl = h->tmpl_p384;
+	} else
+		return 0;
+	if ((k->key->flags & 0x07) != 0 || (pt = EC_POINT_new(group)) ==
+	    NULL || EC_POINT_oct2point(group, pt,
+	    ASN1_STRING_get0_data(k->key), (size_t)ASN1_STRING_length(k->key),
+	    NULL) != 1 || EC_POINT_is_at_infinity(group, pt))
+		goto out;
+	if ((*out = EVP_PKEY_dup(tmpl)) == NULL ||
+	    EVP_PKEY_set1_encoded_public_key(*out,
+	    ASN1_STRING_get0_data(k->key),
+	    (size_t)ASN1_STRING_length(k->key)) != 1) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		goto out;
+	}
+	ret = 1;
+ out:
+	EC_POINT_free(pt);
+	return ret;
+}
+
+/*
+ * csr_verify_ec checks an ECDSA request signature with a digest fetched
+ * once: 1 verified, 0 not, -1 when the signature algorithm is not ECDSA
+ * with SHA-2 (the caller takes the general path).
+ */
+static int
+csr_verify_ec(struct handler *h, const struct csr *c, EVP_PKEY *pk)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	const EVP_MD *md;
+	EVP_MD_CTX *mctx = NULL;
+	int ptype, ok = 0;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, c->sigalg);
+	switch (OBJ_obj2nid(obj)) {
+	case NID_ecdsa_with_SHA256:
+		md = h->sha256;
+		break;
+	case NID_ecdsa_with_SHA384:
+		md = h->sha384;
+		break;
+	case NID_ecdsa_with_SHA512:
+		md = h->sha512;
+		break;
+	default:
+		return -1;
+	}
+	/* RFC 5758 3.2: the parameters are absent. */
+	if (ptype != V_ASN1_UNDEF || (c->sig->flags & 0x07) != 0)
+		return 0;
+	if ((mctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit(mctx, NULL, md, NULL, pk) == 1 &&
+	    EVP_DigestVerify(mctx, ASN1_STRING_get0_data(c->sig),
+	    (size_t)ASN1_STRING_length(c->sig), c->info->enc.enc,
+	    (size_t)c->info->enc.len) == 1)
+		ok = 1;
+	EVP_MD_CTX_free(mctx);
+	return ok;
+}
+
+/*
+ * csr_parse decodes the CSR, verifies its signature with its own key and
+ * applies the key policy. EC P-256/P-384 keys signed with ECDSA (the usual
+ * case) take the fast path above; anything else goes through
+ * d2i_X509_REQ and X509_REQ_verify, as before.
+ */
+static PROTO_RESPONSE *
+csr_parse(struct handler *h, struct issue *is, const ASN1_OCTET_STRING *csr)
+{
+	const unsigned char *p = ASN1_STRING_get0_data(csr);
+	const unsigned char *end = p + ASN1_STRING_length(csr);
+	unsigned char *spki = NULL;
+	X509_REQ *req = NULL;
+	PROTO_RESPONSE *r = NULL;
+	int len, ok = -1;
+
+	ERR_clear_error();
+	if ((is->csr = (struct csr *)ASN1_item_d2i(NULL, &p, end - p,
+	    ASN1_ITEM_rptr(csr))) == NULL || p != end ||
+	    ASN1_INTEGER_get(is->csr->info->version) != 0) {
+		r = refuse(PROTOCOL_BAD_CSR, "CSR: not a DER PKCS#10 "
+		    "request (RFC 2986, version 1), or trailing bytes after "
+		    "it; build a new CSR");
+		goto out;
+	}
+	if ((len = ASN1_item_i2d((ASN1_VALUE *)is->csr->info->spki, &spki,
+	    ASN1_ITEM_rptr(csr_spki))) <= 0) {
+		r = refuse(PROTOCOL_INTERNAL, "out of memory; retry later");
+		goto out;
+	}
+	if ((size_t)len > sizeof(is->spki)) {
+		r = refuse(PROTOCOL_POLICY, "CSR key: SubjectPublicKeyInfo of "
+		    "%d bytes is over %d; use EC P-256, P-384 or RSA of at "
+		    "least 2048 bits", len, SIGNER_SPKI_MAX);
+		goto out;
+	}
+	memcpy(is->spki, spki, (size_t)len);
+	is->spki_len = (size_t)len;
+	switch (csr_key_ec(h, &is->pk, is->csr->info->spki)) {
+	case 1:
+		ok = csr_verify_ec(h, is->csr, is->pk);
+		break;
+	case 0:
+		break;
+	default:
+		ok = 0;
+		break;
+	}
+	if (ok < 0) {
+		/* The general path: every key type, every algorithm. */
+		p = ASN1_STRING_get0_data(csr);
+		EVP_PKEY_free(is->pk);
+		is->pk = NULL;
+		ok = 0;
+		if ((req = d2i_X509_REQ(NULL, &p, end - p)) != NULL &&
+		    p == end && (is->pk = X509_REQ_get_pubkey(req)) != NULL &&
+		    X509_REQ_verify(req, is->pk) == 1)
+			ok = 1;
+	}
+	ERR_clear_error();
+	if (ok != 1) {
+		r = refuse(PROTOCOL_BAD_CSR, "CSR: RFC 2986 4.2: its "
+		    "signature does not verify with its own public key; build "
+		    "a new CSR");
+		goto out;
+	}
+	if (profile_key_check(is->pk, PROFILE_KEY_ALL, "CSR key") != CA_OK) {
+		r = refuse(PROTOCOL_POLICY, "%s; use EC P-256, P-384 or "
+		    "RSA of at least 2048 bits", ca_error_detail());
+		goto out;
+	}
+	r = csr_check(is);
+ out:
+	ERR_clear_error();
+	OPENSSL_free(spki);
+	X509_REQ_free(req);
+	return r;
+}
+
+/* split_lines splits "a\nb" into a new array of new strings. */
+static int
+split_lines(char ***out, size_t *n, const char *s)
+{
+	char **v = NULL;
+	const char *p, *e;
+	size_t k = 0, cap = 1;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '\n')
+			cap++;
+	if ((v = calloc(cap, sizeof(*v))) == NULL)
+		return CA_ERR_NOMEM;
+	for (p = s; *p != '\0'; p = *e == '\0' ? e : e + 1) {
+		e = strchr(p, '\n');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (e == p)
+			continue;
+		if ((v[k] = strndup(p, (size_t)(e - p))) == NULL) {
+			while (k > 0)
+				free(v[--k]);
+			free(v);
+			return CA_ERR_NOMEM;
+		}
+		k++;
+	}
+	*out = v;
+	*n = k;
+	return CA_OK;
+}
+
+/*
+ * token_refusal says why a join token that was found cannot be used (rc
+ * from join_token_usable), in the same words whether that was seen when
+ * the request arrived or when its certificate was committed (another
+ * request used the token in between).
+ */
+static PROTO_RESPONSE *
+token_refusal(const struct join_token *t, int rc)
+{
+	char when[32];
+
+	if (rc == CA_ERR_EXPIRED)
+		return refuse(PROTOCOL_TOKEN_EXPIRED, "join token %s: expired "
+		    "at %s; ask the operator for a new one", t->id,
+		    iso_time(when, sizeof(when), t->expires_at));
+	return refuse(PROTOCOL_TOKEN_USED, "join token %s: %s at %s; a join "
+	    "token is good for one certificate; ask the operator for a new "
+	    "one", t->id, t->revoked_at != 0 ? "revoked" : "already used",
+	    iso_time(when, sizeof(when), t->revoked_at != 0 ? t->revoked_at :
+	    t->used_at));
+}
+
+static PROTO_RESPONSE *
+attest_token(struct handler *h, struct issue *is, const PROTO_JOIN_TOKEN *jt,
+    struct handler_note *note)
+{
+	uint8_t *hash = is->token_hash;
+	char *id = NULL;
+	PROTO_RESPONSE *r = NULL;
+	int rc;
+
+	if ((id = handler_utf8(jt->token_id)) == NULL)
+		return refuse(PROTOCOL_BAD_REQUEST, "joinToken: tokenId is "
+		    "not text");
+	snprintf(is->who, sizeof(is->who), "token %s", id);
+	issuance_log_token_hash(hash, ASN1_STRING_get0_data(jt->secret),
+	    (size_t)ASN1_STRING_length(jt->secret));
+	rc = issuance_log_token_find_hash(h->log, &is->tok, hash);
+	if (rc == CA_ERR_NOT_FOUND || (rc == CA_OK &&
+	    strcmp(is->tok->id, id) != 0)) {
+		r = refuse(PROTOCOL_TOKEN_UNKNOWN, "join token %s: unknown, or "
+		    "the secret does not match; check that the whole token was "
+		    "copied, or ask the operator for a new one", id);
+		goto out;
+	}
+	if (rc != CA_OK) {
+		r = unavailable(rc, is->who);
+		goto out;
+	}
+	snprintf(note->identity, sizeof(note->identity), "%s",
+	    is->tok->identity);
+	rc = join_token_usable(is->tok, (int64_t)time(NULL));
+	if (rc != CA_OK) {
+		r = token_refusal(is->tok, rc);
+		goto out;
+	}
+	if (split_lines(&is->grants, &is->ngrants,
+	    is->tok->allowed_names) != CA_OK) {
+		r = refuse(PROTOCOL_INTERNAL, "out of memory; retry later");
+		goto out;
+	}
+	is->id.method = POLICY_JOIN_TOKEN;
+	is->id.names = (const char *const *)is->grants;
+	is->id.nnames = is->ngrants;
+	is->id.profile = is->tok->profile;
+	is->attestation = "join-token";
+	is->requester = is->tok->identity;
+	SHA256((const unsigned char *)is->tok->id, strlen(is->tok->id),
+	    is->evidence);
+ out:
+	free(id);
+	return r;
+}
+
+/* The x509pop revocation hook: this CA's certificates are in the log. */
+static int
+pop_revoked(void *arg, enum x509pop_kind kind, const uint8_t *serial,
+    size_t serial_len, const X509_NAME *issuer, int *revoked)
+{
+	struct handler *h = arg;
+	struct issuance_cert *c = NULL;
+	int rc;
+
+	(void)issuer;
+	*revoked = 0;
+	if (kind != X509POP_RENEWAL)
+		return CA_OK;
+	if (serial_len != ISSUANCE_LOG_SERIAL_LEN)
+		return ca_error(CA_ERR_DENIED, "the certificate's serial is "
+		    "not one this issuer makes; request a new certificate "
+		    "with a join token");
+	rc = issuance_log_find(h->log, &c, serial);
+	if (rc == CA_ERR_NOT_FOUND)
+		return ca_error(CA_ERR_DENIED, "the certificate is not in this "
+		    "issuer's log; request a new certificate with a join "
+		    "token");
+	if (rc != CA_OK)
+		return rc;
+	if (c->status == ISSUANCE_REVOKED)
+		*revoked = 1;
+	else if (c->status != ISSUANCE_ISSUED)
+		rc = ca_error(CA_ERR_DENIED, "the certificate was never "
+		    "issued (status %s)", issuance_status_name(c->status));
+	issuance_cert_free(c);
+	return rc;
+}
+
+static PROTO_RESPONSE *
+attest_pop(struct handler *h, struct issue *is, const PROTO_X509_POP *pop,
+    const ASN1_OCTET_STRING *csr, struct handler_note *note)
+{
+	const uint8_t *chain[PROTOCOL_MAX_CHAIN];
+	size_t chain_len[PROTOCOL_MAX_CHAIN];
+	struct x509pop_evidence ev;
+	const ASN1_OCTET_STRING *o;
+	int i, n, rc;
+
+	snprintf(is->who, sizeof(is->who), "x509pop");
+	rc = nonce_consume(h->nonces, ASN1_STRING_get0_data(pop->nonce),
+	    (size_t)ASN1_STRING_length(pop->nonce));
+	if (rc != CA_OK)
+		return refuse(PROTOCOL_NONCE_INVALID, "%s%s",
+		    strncmp(ca_error_detail(), "x509pop", 7) == 0 ? "" :
+		    "x509pop: ", ca_error_detail());
+	n = sk_ASN1_OCTET_STRING_num(pop->chain);
+	if (n < 1 || n > PROTOCOL_MAX_CHAIN)
+		return refuse(PROTOCOL_BAD_REQUEST, "x509pop: chain of %d "
+		    "certificates (1..%d)", n, PROTOCOL_MAX_CHAIN);
+	for (i = 0; i < n; i++) {
+		o = sk_ASN1_OCTET_STRING_value(pop->chain, i);
+		chain[i] = ASN1_STRING_get0_data(o);
+		chain_len[i] = (size_t)ASN1_STRING_length(o);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.chain = chain;
+	ev.chain_len = chain_len;
+	ev.nchain = (size_t)n;
+	ev.nonce = ASN1_STRING_get0_data(pop->nonce);
+	ev.nonce_len = (size_t)ASN1_STRING_length(pop->nonce);
+	ev.sig = ASN1_STRING_get0_data(pop->signature);
+	ev.sig_len = (size_t)ASN1_STRING_length(pop->signature);
+	ev.csr = ASN1_STRING_get0_data(csr);
+	ev.csr_len = (size_t)ASN1_STRING_length(csr);
+	rc = attest_x509pop_verify(&is->pop, h->anchors, &ev, time(NULL),
+	    pop_revoked, h);
+	if (rc == CA_ERR_DB || rc == CA_ERR_NOMEM || rc == CA_ERR_INTERNAL)
+		return unavailable(rc, "x509pop");
+	if (rc != CA_OK)
+		return refuse(PROTOCOL_BAD_ATTESTATION, "%s%s",
+		    strncmp(ca_error_detail(), "x509pop", 7) == 0 ? "" :
+		    "x509pop: ", ca_error_detail());
+	snprintf(is->who, sizeof(is->who), "x509pop %s %s",
+	    x509pop_kind_name(is->pop->kind), is->pop->serial_hex);
+	snprintf(note->identity, sizeof(note->identity), "%s",
+	    is->pop->subject);
+	if (is->pop->kind == X509POP_RENEWAL) {
+		is->id.method = POLICY_X509POP_RENEWAL;
+		is->id.names = (const char *const *)is->pop->names;
+		is->id.nnames = is->pop->nnames;
+	} else {
+		is->id.method = POLICY_X509POP_DEVICE;
+		is->id.serial_hex = is->pop->serial_hex;
+		is->id.cn = is->pop->cn;
+	}
+	is->attestation = "x509pop";
+	is->requester = is->pop->subject[0] != '\0' ? is->pop->subject :
+	    is->pop->serial_hex;
+	memcpy(is->evidence, is->pop->fingerprint, sizeof(is->evidence));
+	return NULL;
+}
+
+static PROTO_RESPONSE *
+attest_doc(struct handler *h, struct issue *is, const PROTO_IDENTITY_DOC *d,
+    struct handler_note *note)
+{
+	struct iddoc_evidence ev;
+	char *key_id = NULL;
+	PROTO_RESPONSE *r = NULL;
+	int rc;
+
+	snprintf(is->who, sizeof(is->who), "identity document");
+	if (h->iddoc_keys == NULL)
+		return refuse(PROTOCOL_BAD_ATTESTATION, "identity documents "
+		    "are not accepted by this issuer (no iddoc_keys "
+		    "configured); use another attestation");
+	if ((key_id = handler_utf8(d->key_id)) == NULL)
+		return refuse(PROTOCOL_BAD_REQUEST, "identityDoc: keyId is "
+		    "not text");
+	memset(&ev, 0, sizeof(ev));
+	ev.doc = ASN1_STRING_get0_data(d->document);
+	ev.doc_len = (size_t)ASN1_STRING_length(d->document);
+	ev.key_id = key_id;
+	ev.sig = ASN1_STRING_get0_data(d->signature);
+	ev.sig_len = (size_t)ASN1_STRING_length(d->signature);
+	rc = attest_iddoc_verify(&is->doc, &h->iddoc, &ev, time(NULL), NULL,
+	    NULL);
+	if (rc == CA_ERR_NOMEM || rc == CA_ERR_INTERNAL) {
+		r = unavailable(rc, "identity document");
+		goto out;
+	}
+	if (rc != CA_OK) {
+		r = refuse(rc == CA_ERR_DENIED ? PROTOCOL_TOKEN_USED :
+		    PROTOCOL_BAD_ATTESTATION, "identity document: %s",
+		    ca_error_detail());
+		goto out;
+	}
+	snprintf(is->seen_kind, sizeof(is->seen_kind), "iid:%s",
+	    is->doc->platform != NULL ? is->doc->platform : "-");
+	snprintf(is->who, sizeof(is->who), "instance %s", is->doc->instance);
+	snprintf(note->identity, sizeof(note->identity), "%s/%s",
+	    is->seen_kind + 4, is->doc->instance);
+	rc = issuance_log_seen(h->log, is->seen_kind, is->doc->instance);
+	if (rc == CA_ERR_DENIED) {
+		r = refuse(PROTOCOL_TOKEN_USED, "identity document: instance "
+		    "%s (%s) already received a certificate; a document is "
+		    "accepted once per instance; renew with x509pop instead",
+		    is->doc->instance, is->seen_kind + 4);
+		goto out;
+	}
+	if (rc != CA_OK) {
+		r = unavailable(rc, is->who);
+		goto out;
+	}
+	is->id.method = POLICY_IDDOC;
+	is->id.instance = is->doc->instance;
+	is->id.account = is->doc->account;
+	is->id.region = is->doc->region;
+	is->attestation = "iid";
+	is->requester = is->doc->instance;
+	memcpy(is->evidence, is->doc->digest, sizeof(is->evidence));
+ out:
+	free(key_id);
+	return r;
+}
+
+/* names_join: "DNS:a\nDNS:b" for the log. */
+static char *
+names_join(char *const *names, size_t n)
+{
+	size_t i, len = 1;
+	char *s;
+
+	for (i = 0; i < n; i++)
+		len += strlen(names[i]) + 5;
+	if ((s = malloc(len)) == NULL)
+		return NULL;
+	s[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(s, "\n");
+		strcat(s, "DNS:");
+		strcat(s, names[i]);
+	}
+	return s;
+}
+
+/*
+ * nc_match: does the DNS name fall under the constraint base (RFC 5280
+ * 4.2.1.10: "example.com" is the name itself and every name under it;
+ * OpenSSL's ".example.com" form only the names under it)?
+ */
+static int
+nc_match(const char *name, const char *base)
+{
+	size_t nl = strlen(name), bl;
+	int sub_only = base[0] == '.';
+
+	if (sub_only)
+		base++;
+	bl = strlen(base);
+	if (bl == 0)
+		return 1;
+	if (!sub_only && strcasecmp(name, base) == 0)
+		return 1;
+	return nl > bl + 1 && name[nl - bl - 1] == '.' &&
+	    strcasecmp(name + nl - bl, base) == 0;
+}
+
+/*
+ * nc_check refuses a name that the intermediate's name constraints
+ * exclude: a certificate with it would fail every relying party's path
+ * validation, so it is better not issued.
+ */
+static PROTO_RESPONSE *
+nc_check(const struct handler *h, const struct issue *is)
+{
+	size_t i, j;
+
+	for (i = 0; i < is->nnames; i++) {
+		for (j = 0; j < h->nc_nexcluded; j++)
+			if (nc_match(is->names[i], h->nc_excluded[j]))
+				break;
+		if (j < h->nc_nexcluded)
+			goto bad;
+		if (h->nc_npermitted == 0)
+			continue;
+		for (j = 0; j < h->nc_npermitted; j++)
+			if (nc_match(is->names[i], h->nc_permitted[j]))
+				break;
+		if (j == h->nc_npermitted)
+			goto bad;
+	}
+	return NULL;
+ bad:
+	return refuse(PROTOCOL_NOT_AUTHORIZED, "name %s: outside the "
+	    "intermediate certificate's name constraints (RFC 5280 "
+	    "4.2.1.10); request only names this CA may issue",
+	    is->names[i]);
+}
+
+/*
+ * commit_refusal answers a request whose commit found its attestation gone
+ * (rc CA_ERR_DENIED or CA_ERR_EXPIRED): a join token that another request
+ * used, or that was revoked or expired, in between. For a token the
+ * answer is the one the request would have had on arrival, from the
+ * token as it is now; otherwise the log's reason, prefixed once.
+ */
+static PROTO_RESPONSE *
+commit_refusal(struct handler *h, struct issue *is, int rc)
+{
+	char detail[PROTOCOL_MAX_TEXT];
+	struct join_token *t = NULL;
+	PROTO_RESPONSE *r = NULL;
+	size_t wl = strlen(is->who);
+	int urc;
+
+	snprintf(detail, sizeof(detail), "%s", ca_error_detail());
+	if (is->tok != NULL && issuance_log_token_find_hash(h->log, &t,
+	    is->token_hash) == CA_OK && strcmp(t->id, is->tok->id) == 0 &&
+	    (urc = join_token_usable(t, (int64_t)time(NULL))) != CA_OK)
+		r = token_refusal(t, urc);
+	else if (strncmp(detail, is->who, wl) == 0 && (detail[wl] == ':' ||
+	    detail[wl] == ' '))
+		r = refuse(rc == CA_ERR_EXPIRED ? PROTOCOL_TOKEN_EXPIRED :
+		    PROTOCOL_TOKEN_USED, "%s; nothing was issued", detail);
+	else
+		r = refuse(rc == CA_ERR_EXPIRED ? PROTOCOL_TOKEN_EXPIRED :
+		    PROTOCOL_TOKEN_USED, "%s: %s; nothing was issued", is->who,
+		    detail);
+	join_token_free(t);
+	return r;
+}
+
+/*
+ * issued_response: an ok Response with the certificate's DER and the
+ * chain's, encoded once at startup.
+ */
+static PROTO_RESPONSE *
+issued_response(const struct handler *h, const uint8_t *der, size_t len)
+{
+	PROTO_RESPONSE *r = NULL;
+	PROTO_ISSUED *is;
+	ASN1_OCTET_STRING *os = NULL;
+	size_t i;
+
+	if (len > INT32_MAX || (r = protocol_response_new(PROTOCOL_OK,
+	    PROTO_RESP_ISSUED, "certificate issued")) == NULL)
+		goto fail;
+	is = r->body->value.issued;
+	if (!ASN1_OCTET_STRING_set(is->certificate, der, (int)len))
+		goto fail;
+	for (i = 0; i < h->nchain_der; i++) {
+		if ((os = ASN1_OCTET_STRING_new()) == NULL ||
+		    !ASN1_OCTET_STRING_set(os, h->chain_der[i],
+		    (int)h->chain_der_len[i]) ||
+		    !sk_ASN1_OCTET_STRING_push(is->chain, os))
+			goto fail;
+		os = NULL;
+	}
+	return r;
+ fail:
+	ASN1_OCTET_STRING_free(os);
+	PROTO_RESPONSE_free(r);
+	return NULL;
+}
+
+/* issue_sign: reserve, sign, record, commit; then the response. */
+static PROTO_RESPONSE *
+issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
+    long long lifetime, struct handler_note *note)
+{
+	struct signer_intent *in = NULL;
+	struct signer_issued *info = NULL;
+	struct issuance_cert rec;
+	struct issuance_completion comp;
+	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
+	uint8_t *der = NULL;
+	size_t der_len = 0, i;
+	char *names = NULL;
+	PROTO_RESPONSE *r = NULL;
+	int rc, reserved = 0;
+
+	if ((in = calloc(1, sizeof(*in))) == NULL ||
+	    (info = calloc(1, sizeof(*info))) == NULL)
+		goto nomem;
+	if (strlen(lp->name) >= sizeof(in->profile)) {
+		r = refuse(PROTOCOL_INTERNAL, "profile name too long");
+		goto out;
+	}
+	memcpy(in->profile, lp->name, strlen(lp->name) + 1);
+	if (is->cn != NULL)
+		memcpy(in->subject_cn, is->cn, strlen(is->cn) + 1);
+	for (i = 0; i < is->nnames; i++)
+		if (signer_intent_add_name(in, SIGNER_NAME_DNS,
+		    is->names[i]) != CA_OK) {
+			r = refuse(PROTOCOL_BAD_CSR, "CSR: %s",
+			    ca_error_detail());
+			goto out;
+		}
+	/* The CSR's key as it came (csr_parse checked it fits). */
+	memcpy(in->spki, is->spki, is->spki_len);
+	in->spki_len = (uint32_t)is->spki_len;
+	in->lifetime = lifetime;
+	memcpy(in->evidence, is->evidence, sizeof(in->evidence));
+
+	rc = issuance_log_reserve(h->log, serial, h->issuer_key_id,
+	    sizeof(h->issuer_key_id));
+	if (rc != CA_OK) {
+		r = unavailable(rc, "reserving a serial");
+		goto out;
+	}
+	reserved = 1;
+	fileio_hex(note->serial, serial, sizeof(serial));
+	memcpy(in->serial, serial, sizeof(in->serial));
+	if ((rc = signer_issue_info(h->signer, &der, &der_len, info,
+	    in)) != CA_OK) {
+		r = unavailable(rc, "signing");
+		goto out;
+	}
+	if ((names = names_join(is->names, is->nnames)) == NULL)
+		goto nomem;
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.serial, serial, sizeof(serial));
+	rec.issuer_key_id = h->issuer_key_id;
+	rec.issuer_key_id_len = sizeof(h->issuer_key_id);
+	rec.subject = info->subject;
+	rec.names = names;
+	rec.not_before = info->not_before;
+	rec.not_after = info->not_after;
+	rec.der = der;
+	rec.der_len = der_len;
+	rec.requester = (char *)is->requester;
+	rec.attestation = (char *)is->attestation;
+	rec.evidence = is->evidence;
+	rec.evidence_len = sizeof(is->evidence);
+	memset(&comp, 0, sizeof(comp));
+	comp.cert = &rec;
+	if (is->tok != NULL)
+		comp.token_id = is->tok->id;
+	if (is->doc != NULL) {
+		comp.seen_kind = is->seen_kind;
+		comp.seen_id = is->doc->instance;
+	}
+	rc = issuance_log_complete(h->log, &comp);
+	if (rc == CA_ERR_DENIED || rc == CA_ERR_EXPIRED) {
+		r = commit_refusal(h, is, rc);
+		goto out;
+	}
+	if (rc != CA_OK) {
+		r = unavailable(rc == CA_ERR_INTERNAL ? CA_ERR_DB : rc,
+		    "recording the certificate");
+		goto out;
+	}
+	reserved = 0;
+	if ((r = issued_response(h, der, der_len)) == NULL)
+		goto nomem;
+	goto out;
+ nomem:
+	PROTO_RESPONSE_free(r);
+	r = refuse(PROTOCOL_INTERNAL, "out of memory; retry later");
+ out:
+	if (reserved && issuance_log_abandon(h->log, serial) != CA_OK)
+		log_warn("serial %s: could not mark it abandoned: %s",
+		    note->serial, ca_error_detail());
+	OPENSSL_free(der);
+	free(names);
+	free(info);
+	free(in);
+	return r;
+}
+
+static PROTO_RESPONSE *
+handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
+    struct handler_note *note)
+{
+	struct issue is;
+	const struct leaf_profile *lp;
+	PROTO_RESPONSE *r = NULL;
+	long long lifetime = 0;
+	int64_t l;
+	int rc;
+
+	memset(&is, 0, sizeof(is));
+	switch (ir->attestation->type) {
+	case PROTO_ATTEST_JOIN_TOKEN:
+		note->method = "issue/joinToken";
+		break;
+	case PROTO_ATTEST_X509_POP:
+		note->method = "issue/x509pop";
+		break;
+	case PROTO_ATTEST_IDENTITY_DOC:
+		note->method = "issue/identityDoc";
+		break;
+	default:
+		return refuse(PROTOCOL_BAD_REQUEST, "unknown attestation");
+	}
+	if (ir->lifetime != NULL) {
+		if (ASN1_INTEGER_get_int64(&l, ir->lifetime) != 1 || l < 1 ||
+		    l > PROTOCOL_MAX_LIFETIME)
+			return refuse(PROTOCOL_BAD_REQUEST, "lifetime: out of "
+			    "range 1..%lld seconds", PROTOCOL_MAX_LIFETIME);
+		lifetime = l;
+	}
+	if ((r = csr_parse(h, &is, ir->csr)) != NULL)
+		goto out;
+	switch (ir->attestation->type) {
+	case PROTO_ATTEST_JOIN_TOKEN:
+		r = attest_token(h, &is, ir->attestation->value.join_token,
+		    note);
+		break;
+	case PROTO_ATTEST_X509_POP:
+		r = attest_pop(h, &is, ir->attestation->value.x509_pop,
+		    ir->csr, note);
+		break;
+	default:
+		r = attest_doc(h, &is, ir->attestation->value.identity_doc,
+		    note);
+		break;
+	}
+	if (r != NULL)
+		goto out;
+	is.id.who = is.who;
+	rc = policy_check(&is.dec, h->policy, &is.id,
+	    (const char *const *)is.names, is.nnames);
+	if (rc == CA_ERR_DENIED) {
+		r = refuse(PROTOCOL_NOT_AUTHORIZED, "%s; request only the "
+		    "granted names, or ask the operator to grant more",
+		    ca_error_detail());
+		goto out;
+	}
+	if (rc == CA_ERR_INVALID) {
+		r = refuse(PROTOCOL_BAD_CSR, "CSR: %s", ca_error_detail());
+		goto out;
+	}
+	if (rc != CA_OK) {
+		r = unavailable(rc, "policy");
+		goto out;
+	}
+	if ((r = nc_check(h, &is)) != NULL)
+		goto out;
+	if ((lp = handler_profile(h, is.dec->profile)) == NULL) {
+		r = refuse(PROTOCOL_POLICY, "profile %s is not configured on "
+		    "this issuer; ask the operator", is.dec->profile);
+		goto out;
+	}
+	if (profile_key_check(is.pk, lp->key_types, "CSR key") != CA_OK) {
+		r = refuse(PROTOCOL_POLICY, "profile %s: %s", lp->name,
+		    ca_error_detail());
+		goto out;
+	}
+	if (lifetime > lp->max_lifetime && !lp->clamp) {
+		r = refuse(PROTOCOL_POLICY, "lifetime %lld s is over profile "
+		    "%s's limit of %lld s; ask for at most that", lifetime,
+		    lp->name, (long long)lp->max_lifetime);
+		goto out;
+	}
+	r = issue_sign(h, &is, lp, lifetime, note);
+ out:
+	issue_clear(&is);
+	return r;
+}
+
+static PROTO_RESPONSE *
+handle_nonce(struct handler *h)
+{
+	uint8_t n[NONCE_LEN];
+	time_t exp;
+	PROTO_RESPONSE *r;
+
+	if (nonce_issue(h->nonces, n, &exp) != CA_OK)
+		return refuse(PROTOCOL_BUSY, "nonce: %s", ca_error_detail());
+	r = protocol_response_nonce(n, sizeof(n), exp);
+	OPENSSL_cleanse(n, sizeof(n));
+	return r;
+}
+
+int
+handler_handle(struct handler *h, uint8_t **out, size_t *out_len,
+    const uint8_t *in, size_t len, int operator)
+{
+	struct handler_note note;
+	struct timespec t0, t1;
+	PROTO_REQUEST *req = NULL;
+	PROTO_RESPONSE *resp = NULL;
+	enum protocol_status st = PROTOCOL_OK;
+	long status;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	*out_len = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&note, 0, sizeof(note));
+	note.method = "?";
+	ca_error_clear();
+	if (protocol_request_decode(&req, &st, in, len) != CA_OK) {
+		if (st == PROTOCOL_OK)
+			st = PROTOCOL_BAD_REQUEST;
+		resp = refuse(st, "%s; %s", ca_error_detail(),
+		    st == PROTOCOL_UNSUPPORTED_VERSION ? "upgrade the client "
+		    "or the server" : st == PROTOCOL_TOO_LARGE ? "send a "
+		    "smaller CSR or chain" : "this is a client bug: the "
+		    "request does not follow docs/protocol.md");
+		goto reply;
+	}
+	switch (req->body->type) {
+	case PROTO_REQ_ISSUE:
+		resp = handle_issue(h, req->body->value.issue, &note);
+		break;
+	case PROTO_REQ_NONCE:
+		note.method = "nonce";
+		resp = handle_nonce(h);
+		break;
+	default:
+		if (!operator) {
+			note.method = "operator";
+			resp = refuse(PROTOCOL_FORBIDDEN, "operator requests "
+			    "are answered only on the operator socket; run the "
+			    "command on the issuer host, over ipc://");
+			break;
+		}
+		if (ops_handle(h, &resp, req, &note) != CA_OK)
+			resp = NULL;
+		break;
+	}
+ reply:
+	if (resp == NULL)
+		resp = refuse(PROTOCOL_INTERNAL, "out of memory; retry later");
+	if (resp == NULL) {
+		rc = CA_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = protocol_response_encode(out, out_len, resp)) != CA_OK) {
+		log_err("%s: the response does not encode: %s", note.method,
+		    ca_error_detail());
+		PROTO_RESPONSE_free(resp);
+		if ((resp = refuse(PROTOCOL_INTERNAL, "the response could not "
+		    "be encoded; report it")) == NULL ||
+		    (rc = protocol_response_encode(out, out_len, resp)) !=
+		    CA_OK)
+			goto out;
+	}
+	rc = CA_OK;
+ out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	status = resp != NULL ? protocol_response_status(resp) : -1;
+	log_msg(status == PROTOCOL_OK ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    "request %s%s identity=%s serial=%s outcome=%s latency=%.1fms%s%s",
+	    operator ? "operator " : "", note.method,
+	    note.identity[0] != '\0' ? note.identity : "-",
+	    note.serial[0] != '\0' ? note.serial : "-",
+	    protocol_status_name(status),
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+	    status == PROTOCOL_OK || resp == NULL ? "" : ": ",
+	    status == PROTOCOL_OK || resp == NULL || resp->message == NULL ?
+	    "" : (const char *)ASN1_STRING_get0_data(resp->message));
+	PROTO_RESPONSE_free(resp);
+	PROTO_REQUEST_free(req);
+	return rc;
+}
+
+/* read_certs appends every PEM certificate of path to sk (at most max). */
+static int
+read_certs(STACK_OF(X509) *sk, const char *path, int max)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	BIO *b = NULL;
+	X509 *x;
+	int n = 0, rc;
+
+	if ((rc = fileio_read(&buf, &len, path, FILEIO_MAX_SMALL)) != CA_OK)
+		return rc;
+	rc = CA_ERR_CONFIG;
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		goto out;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_num(sk) >= max || !sk_X509_push(sk, x)) {
+			X509_free(x);
+			rc = ca_error(CA_ERR_CONFIG, "%s: more than %d "
+			    "certificates", path, max);
+			goto out;
+		}
+		n++;
+	}
+	ERR_clear_error();
+	if (n == 0) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: no PEM certificate", path);
+		goto out;
+	}
+	rc = CA_OK;
+ out:
+	BIO_free(b);
+	free(buf);
+	return rc;
+}
+
+void
+handler_free(struct handler *h)
+{
+	size_t i;
+
+	if (h == NULL)
+		return;
+	X509_free(h->inter);
+	sk_X509_pop_free(h->chain, X509_free);
+	for (i = 0; i < h->nchain_der; i++)
+		OPENSSL_free(h->chain_der[i]);
+	EVP_MD_free(h->sha256);
+	EVP_MD_free(h->sha384);
+	EVP_MD_free(h->sha512);
+	EC_GROUP_free(h->p256);
+	EC_GROUP_free(h->p384);
+	EVP_PKEY_free(h->tmpl_p256);
+	EVP_PKEY_free(h->tmpl_p384);
+	for (i = 0; i < h->nprofiles; i++)
+		leaf_profile_free(h->profiles[i]);
+	policy_free(h->policy);
+	nonce_cache_free(h->nonces);
+	x509pop_anchors_free(h->anchors);
+	iddoc_keys_free(h->iddoc_keys);
+	for (i = 0; i < h->nc_npermitted; i++)
+		free(h->nc_permitted[i]);
+	for (i = 0; i < h->nc_nexcluded; i++)
+		free(h->nc_excluded[i]);
+	free(h->nc_permitted);
+	free(h->nc_excluded);
+	free(h);
+}
+
+/*
+ * curve_template makes the group of curve nid and a public key on it (its
+ * generator) that request keys on the curve are copied from.
+ */
+static int
+curve_template(EC_GROUP **group, EVP_PKEY **tmpl, int nid)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM params[3];
+	unsigned char *pt = NULL;
+	size_t len;
+	int rc = CA_ERR_INTERNAL;
+
+	ERR_clear_error();
+	if ((*group = EC_GROUP_new_by_curve_name(nid)) == NULL ||
+	    (len = EC_POINT_point2buf(*group, EC_GROUP_get0_generator(*group),
+	    POINT_CONVERSION_UNCOMPRESSED, &pt, NULL)) == 0 ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1)
+		goto fail;
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)OBJ_nid2sn(nid), 0);
+	params[1] = OSSL_PARAM_construct_octet_string(
+	    OSSL_PKEY_PARAM_PUB_KEY, pt, len);
+	params[2] = OSSL_PARAM_construct_end();
+	if (EVP_PKEY_fromdata(ctx, tmpl, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto fail;
+	rc = CA_OK;
+	goto out;
+ fail:
+	rc = ca_error_openssl(CA_ERR_INTERNAL, "handler: cannot set up the "
+	    "curve %s", OBJ_nid2sn(nid));
+ out:
+	OPENSSL_free(pt);
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+/* crypto_setup fetches what csr_parse uses on every request. */
+static int
+crypto_setup(struct handler *h)
+{
+	int rc;
+
+	ERR_clear_error();
+	if ((h->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (h->sha384 = EVP_MD_fetch(NULL, "SHA384", NULL)) == NULL ||
+	    (h->sha512 = EVP_MD_fetch(NULL, "SHA512", NULL)) == NULL)
+		return ca_error_openssl(CA_ERR_INTERNAL, "handler: SHA-2 "
+		    "digests are not available");
+	if ((rc = curve_template(&h->p256, &h->tmpl_p256,
+	    NID_X9_62_prime256v1)) != CA_OK ||
+	    (rc = curve_template(&h->p384, &h->tmpl_p384,
+	    NID_secp384r1)) != CA_OK)
+		return rc;
+	return CA_OK;
+}
+
+/* chain_encode encodes h->chain once for every issued response. */
+static int
+chain_encode(struct handler *h)
+{
+	unsigned char *der;
+	int i, n;
+
+	for (i = 0; i < sk_X509_num(h->chain) && i < PROTOCOL_MAX_CHAIN; i++) {
+		der = NULL;
+		if ((n = i2d_X509(sk_X509_value(h->chain, i), &der)) <= 0)
+			return ca_error_openssl(CA_ERR_INTERNAL, "handler: "
+			    "cannot encode the chain");
+		h->chain_der[h->nchain_der] = der;
+		h->chain_der_len[h->nchain_der++] = (size_t)n;
+	}
+	return CA_OK;
+}
+
+/* nc_load copies the dNSName bases of subtrees into a new array. */
+static int
+nc_load(char ***out, size_t *n, const STACK_OF(GENERAL_SUBTREE) *st)
+{
+	const GENERAL_SUBTREE *t;
+	int i, num = st != NULL ? sk_GENERAL_SUBTREE_num(st) : 0;
+
+	*out = NULL;
+	*n = 0;
+	if (num <= 0)
+		return CA_OK;
+	if ((*out = calloc((size_t)num, sizeof(**out))) == NULL)
+		return CA_ERR_NOMEM;
+	for (i = 0; i < num; i++) {
+		t = sk_GENERAL_SUBTREE_value(st, i);
+		if (t->base->type != GEN_DNS)
+			continue;
+		if (((*out)[*n] = handler_utf8(t->base->d.dNSName)) == NULL)
+			return CA_ERR_NOMEM;
+		(*n)++;
+	}
+	return CA_OK;
+}
+
+int
+handler_new(struct handler **out, const struct issuer_config *cfg,
+    struct signer *signer, struct issuance_log *log, X509 *inter)
+{
+	struct handler *h = NULL;
+	STACK_OF(X509) *dev = NULL;
+	NAME_CONSTRAINTS *nc = NULL;
+	unsigned int mdlen = 0;
+	size_t i;
+	int j, rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "handler: out of memory");
+		goto out;
+	}
+	h->cfg = cfg;
+	h->signer = signer;
+	h->log = log;
+	X509_up_ref(inter);
+	h->inter = inter;
+	if ((h->chain = sk_X509_new_null()) == NULL ||
+	    !X509_up_ref(inter) || !sk_X509_push(h->chain, inter)) {
+		rc = ca_error(CA_ERR_NOMEM, "handler: out of memory");
+		goto out;
+	}
+	if (cfg->chain != NULL && (rc = read_certs(h->chain, cfg->chain,
+	    PROTOCOL_MAX_CHAIN)) != CA_OK)
+		goto out;
+	if ((rc = chain_encode(h)) != CA_OK ||
+	    (rc = crypto_setup(h)) != CA_OK)
+		goto out;
+	if (X509_pubkey_digest(inter, EVP_sha1(), h->issuer_key_id,
+	    &mdlen) != 1 || mdlen != sizeof(h->issuer_key_id)) {
+		rc = ca_error_openssl(CA_ERR_INTERNAL, "%s: cannot hash the "
+		    "public key", cfg->certificate);
+		goto out;
+	}
+	nc = X509_get_ext_d2i(inter, NID_name_constraints, NULL, NULL);
+	if (nc != NULL && (nc_load(&h->nc_permitted, &h->nc_npermitted,
+	    nc->permittedSubtrees) != CA_OK || nc_load(&h->nc_excluded,
+	    &h->nc_nexcluded, nc->excludedSubtrees) != CA_OK)) {
+		rc = ca_error(CA_ERR_NOMEM, "handler: out of memory");
+		goto out;
+	}
+	for (i = 0; i < cfg->nprofiles; i++) {
+		if ((rc = leaf_profile_load(&h->profiles[i], cfg->conf,
+		    cfg->profiles[i])) != CA_OK)
+			goto out;
+		h->nprofiles++;
+	}
+	if ((rc = policy_load(&h->policy, cfg->conf)) != CA_OK)
+		goto out;
+	if ((rc = nonce_cache_new(&h->nonces, (size_t)cfg->nonce_max,
+	    (unsigned)cfg->nonce_ttl, NULL, NULL)) != CA_OK)
+		goto out;
+	if ((rc = x509pop_anchors_new(&h->anchors)) != CA_OK ||
+	    (rc = x509pop_anchors_add(h->anchors, "this CA",
+	    X509POP_RENEWAL, inter)) != CA_OK)
+		goto out;
+	for (i = 0; i < cfg->ndevice_anchors; i++) {
+		if ((dev = sk_X509_new_null()) == NULL) {
+			rc = ca_error(CA_ERR_NOMEM, "handler: out of memory");
+			goto out;
+		}
+		if ((rc = read_certs(dev, cfg->device_anchors[i], 64)) !=
+		    CA_OK)
+			goto out;
+		for (j = 0; j < sk_X509_num(dev); j++)
+			if ((rc = x509pop_anchors_add(h->anchors,
+			    cfg->device_anchors[i], X509POP_DEVICE,
+			    sk_X509_value(dev, j))) != CA_OK)
+				goto out;
+		sk_X509_pop_free(dev, X509_free);
+		dev = NULL;
+	}
+	if (policy_enabled(h->policy, POLICY_X509POP_DEVICE) &&
+	    cfg->ndevice_anchors == 0) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [policy_x509pop_device] needs "
+		    "[issuer] x509pop_device_anchors (the manufacturer CAs)",
+		    config_path(cfg->conf));
+		goto out;
+	}
+	if (cfg->iddoc_keys != NULL) {
+		if ((rc = iddoc_keys_load(&h->iddoc_keys, cfg->conf,
+		    cfg->iddoc_keys)) != CA_OK)
+			goto out;
+		h->iddoc.keys = h->iddoc_keys;
+		h->iddoc.window = cfg->iddoc_window;
+		h->iddoc.skew = cfg->iddoc_skew;
+		h->iddoc.audience = cfg->iddoc_audience;
+		h->iddoc.decode = iddoc_decode_platform_doc;
+	} else if (policy_enabled(h->policy, POLICY_IDDOC)) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [policy_iddoc] needs [issuer] "
+		    "iddoc_keys (a section of platform keys)",
+		    config_path(cfg->conf));
+		goto out;
+	}
+	*out = h;
+	h = NULL;
+	rc = CA_OK;
+ out:
+	NAME_CONSTRAINTS_free(nc);
+	sk_X509_pop_free(dev, X509_free);
+	handler_free(h);
+	return rc;
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * issuer_config: reads the [issuer] section of carapace-issuer.cnf into a
+ * struct issuer_config (see issuer_config.h and carapace-issuer.cnf(5)).
+ * Everything is checked here, once, so that the daemon fails at startup
+ * with a message that names the key, rather than at the first request.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ca_config.h"
+#include "common/ca_error.h"
+#include "issuer/issuer_config.h"
+#include "issuer/nonce.h"
+#include "issuer/attest_iddoc.h"
+
+static const char *const issuer_keys[] = {
+	"module", "module_init_args", "allow_unsafe_keys", "key", "pin_source",
+	"certificate", "chain", "log", "listen", "operator", "operator_group",
+	"tls_cert", "tls_key", "workers", "csr_subject", "profiles",
+	"nonce_ttl", "nonce_max", "x509pop_device_anchors", "iddoc_keys",
+	"iddoc_window", "iddoc_skew", "iddoc_audience", "log_level", NULL
+};
+
+void
+issuer_config_free(struct issuer_config *ic)
+{
+	size_t i;
+
+	if (ic == NULL)
+		return;
+	free(ic->module);
+	free(ic->pin_source);
+	free(ic->certificate);
+	free(ic->chain);
+	free(ic->log);
+	for (i = 0; i < ic->nlisten; i++)
+		free(ic->listen[i]);
+	free(ic->operator_url);
+	free(ic->tls_cert);
+	free(ic->tls_key);
+	for (i = 0; i < ic->nprofiles; i++)
+		free(ic->profiles[i]);
+	for (i = 0; i < ic->ndevice_anchors; i++)
+		free(ic->device_anchors[i]);
+	config_free(ic->conf);
+	free(ic);
+}
+
+int
+issuer_split_list(char **out, size_t max, size_t *n, const char *list,
+    const char *what)
+{
+	const char *p = list, *start;
+	size_t len, i, k = 0;
+	int rc = CA_ERR_INTERNAL;
+
+	*n = 0;
+	while (*p != '\0') {
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		start = p;
+		while (*p != '\0' && *p != ',' && !isspace((unsigned char)*p))
+			p++;
+		len = (size_t)(p - start);
+		if (k == max) {
+			rc = ca_error(CA_ERR_CONFIG, "%s: more than %zu entries",
+			    what, max);
+			goto fail;
+		}
+		if ((out[k] = strndup(start, len)) == NULL) {
+			rc = ca_error(CA_ERR_NOMEM, "%s: out of memory", what);
+			goto fail;
+		}
+		k++;
+	}
+	*n = k;
+	return CA_OK;
+ fail:
+	for (i = 0; i < k; i++) {
+		free(out[i]);
+		out[i] = NULL;
+	}
+	return rc;
+}
+
+/*
+ * pin_source_resolve: "file:REL" becomes "file:/dir/REL"; "env:NAME" and
+ * absolute files are kept. Anything else is refused: the PIN itself must
+ * never be written into the configuration.
+ */
+static int
+pin_source_resolve(char **out, const struct config *c, const char *src)
+{
+	char *path = NULL;
+	size_t len;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if (strncmp(src, "env:", 4) == 0 && src[4] != '\0') {
+		if ((*out = strdup(src)) == NULL)
+			return ca_error(CA_ERR_NOMEM, "pin_source: out of memory");
+		return CA_OK;
+	}
+	if (strncmp(src, "file:", 5) != 0 || src[5] == '\0')
+		return ca_error(CA_ERR_CONFIG, "%s: [%s] pin_source: must be "
+		    "file:PATH or env:NAME (never the PIN itself)",
+		    config_path(c), ISSUER_CONFIG_SECTION);
+	if ((rc = config_resolve(&path, c, src + 5)) != CA_OK)
+		goto out;
+	len = strlen(path) + 6;
+	if ((*out = malloc(len)) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "pin_source: out of memory");
+		goto out;
+	}
+	snprintf(*out, len, "file:%s", path);
+	rc = CA_OK;
+ out:
+	free(path);
+	return rc;
+}
+
+static int
+check_listen(const struct config *c, const char *url, int operator)
+{
+	if (operator) {
+		if (strncmp(url, "ipc://", 6) != 0)
+			return ca_error(CA_ERR_CONFIG, "%s: [%s] operator: %s: "
+			    "the operator socket must be ipc:// (it is "
+			    "protected by file permissions)", config_path(c),
+			    ISSUER_CONFIG_SECTION, url);
+		return CA_OK;
+	}
+	if (strncmp(url, "tcp://", 6) != 0 &&
+	    strncmp(url, "tls+tcp://", 10) != 0 &&
+	    strncmp(url, "ipc://", 6) != 0)
+		return ca_error(CA_ERR_CONFIG, "%s: [%s] listen: %s: only "
+		    "tls+tcp://, tcp:// and ipc:// are supported",
+		    config_path(c), ISSUER_CONFIG_SECTION, url);
+	return CA_OK;
+}
+
+int
+issuer_config_load(struct issuer_config **out, const char *path)
+{
+	struct issuer_config *ic = NULL;
+	const char *s, *sec = ISSUER_CONFIG_SECTION;
+	char what[64];
+	size_t i;
+	int tls = 0, rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((ic = calloc(1, sizeof(*ic))) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	if ((rc = config_load(&ic->conf, path)) != CA_OK)
+		goto out;
+	if ((rc = config_require_section(ic->conf, sec, NULL)) != CA_OK ||
+	    (rc = config_check_keys(ic->conf, sec, issuer_keys)) != CA_OK)
+		goto out;
+	if ((rc = config_require_path(&ic->module, ic->conf, sec,
+	    "module")) != CA_OK ||
+	    (rc = config_get_string(&ic->init_args, ic->conf, sec,
+	    "module_init_args", NULL)) != CA_OK ||
+	    (rc = config_get_bool(&ic->allow_unsafe_keys, ic->conf, sec,
+	    "allow_unsafe_keys", 0)) != CA_OK ||
+	    (rc = config_require_string(&ic->key_uri, ic->conf, sec,
+	    "key")) != CA_OK ||
+	    (rc = config_require_string(&s, ic->conf, sec,
+	    "pin_source")) != CA_OK ||
+	    (rc = pin_source_resolve(&ic->pin_source, ic->conf, s)) != CA_OK ||
+	    (rc = config_require_path(&ic->certificate, ic->conf, sec,
+	    "certificate")) != CA_OK ||
+	    (rc = config_get_path(&ic->chain, ic->conf, sec, "chain",
+	    NULL)) != CA_OK ||
+	    (rc = config_require_path(&ic->log, ic->conf, sec, "log")) != CA_OK)
+		goto out;
+
+	if ((rc = config_require_string(&s, ic->conf, sec, "listen")) != CA_OK)
+		goto out;
+	snprintf(what, sizeof(what), "%s: [%s] listen", config_path(ic->conf),
+	    sec);
+	if ((rc = issuer_split_list(ic->listen, ISSUER_MAX_LISTEN,
+	    &ic->nlisten, s, what)) != CA_OK)
+		goto out;
+	if (ic->nlisten == 0) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: empty", what);
+		goto out;
+	}
+	for (i = 0; i < ic->nlisten; i++) {
+		if ((rc = check_listen(ic->conf, ic->listen[i], 0)) != CA_OK)
+			goto out;
+		if (strncmp(ic->listen[i], "tls+tcp://", 10) == 0)
+			tls = 1;
+	}
+	if ((rc = config_get_string(&s, ic->conf, sec, "operator",
+	    ISSUER_OPERATOR_DEFAULT)) != CA_OK)
+		goto out;
+	if (strcmp(s, "none") != 0) {
+		if ((rc = check_listen(ic->conf, s, 1)) != CA_OK)
+			goto out;
+		if ((ic->operator_url = strdup(s)) == NULL) {
+			rc = ca_error(CA_ERR_NOMEM, "operator: out of memory");
+			goto out;
+		}
+		for (i = 0; i < ic->nlisten; i++)
+			if (strcmp(ic->listen[i], s) == 0) {
+				rc = ca_error(CA_ERR_CONFIG, "%s: [%s] "
+				    "operator: %s is also in listen; the "
+				    "operator socket must be its own",
+				    config_path(ic->conf), sec, s);
+				goto out;
+			}
+	}
+	if ((rc = config_get_string(&ic->operator_group, ic->conf, sec,
+	    "operator_group", NULL)) != CA_OK)
+		goto out;
+
+	if ((rc = config_get_path(&ic->tls_cert, ic->conf, sec, "tls_cert",
+	    NULL)) != CA_OK ||
+	    (rc = config_get_path(&ic->tls_key, ic->conf, sec, "tls_key",
+	    NULL)) != CA_OK)
+		goto out;
+	if (tls && (ic->tls_cert == NULL || ic->tls_key == NULL)) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [%s] tls_cert, tls_key: "
+		    "required with a tls+tcp:// listener",
+		    config_path(ic->conf), sec);
+		goto out;
+	}
+
+	if ((rc = config_get_int(&ic->workers, ic->conf, sec, "workers",
+	    ISSUER_WORKERS_DEFAULT, 1, ISSUER_WORKERS_MAX)) != CA_OK ||
+	    (rc = config_get_string(&ic->csr_subject, ic->conf, sec,
+	    "csr_subject", NULL)) != CA_OK ||
+	    (rc = config_get_int(&ic->nonce_ttl, ic->conf, sec, "nonce_ttl",
+	    NONCE_TTL_DEFAULT, 1, NONCE_TTL_MAX)) != CA_OK ||
+	    (rc = config_get_int(&ic->nonce_max, ic->conf, sec, "nonce_max",
+	    NONCE_MAX_DEFAULT, 1, NONCE_MAX_MAX)) != CA_OK ||
+	    (rc = config_get_string(&ic->iddoc_keys, ic->conf, sec,
+	    "iddoc_keys", NULL)) != CA_OK ||
+	    (rc = config_get_int(&ic->iddoc_window, ic->conf, sec,
+	    "iddoc_window", IDDOC_WINDOW_DEFAULT, 1, 86400)) != CA_OK ||
+	    (rc = config_get_int(&ic->iddoc_skew, ic->conf, sec,
+	    "iddoc_skew", IDDOC_SKEW_DEFAULT, 0, 3600)) != CA_OK ||
+	    (rc = config_get_string(&ic->iddoc_audience, ic->conf, sec,
+	    "iddoc_audience", NULL)) != CA_OK ||
+	    (rc = config_get_int(&ic->log_level, ic->conf, sec, "log_level",
+	    2, 0, 3)) != CA_OK)
+		goto out;
+	if (ic->csr_subject != NULL && (rc = config_require_section(ic->conf,
+	    ic->csr_subject, "[issuer] csr_subject")) != CA_OK)
+		goto out;
+	if (ic->iddoc_keys != NULL && (rc = config_require_section(ic->conf,
+	    ic->iddoc_keys, "[issuer] iddoc_keys")) != CA_OK)
+		goto out;
+
+	if ((rc = config_require_string(&s, ic->conf, sec,
+	    "profiles")) != CA_OK)
+		goto out;
+	snprintf(what, sizeof(what), "%s: [%s] profiles",
+	    config_path(ic->conf), sec);
+	if ((rc = issuer_split_list(ic->profiles, ISSUER_MAX_PROFILES,
+	    &ic->nprofiles, s, what)) != CA_OK)
+		goto out;
+	if (ic->nprofiles == 0) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: empty", what);
+		goto out;
+	}
+	for (i = 0; i < ic->nprofiles; i++)
+		if ((rc = config_require_section(ic->conf, ic->profiles[i],
+		    "[issuer] profiles")) != CA_OK)
+			goto out;
+
+	if ((rc = config_get_string(&s, ic->conf, sec,
+	    "x509pop_device_anchors", NULL)) != CA_OK)
+		goto out;
+	if (s != NULL) {
+		char *rel[ISSUER_MAX_ANCHOR_FILES];
+		size_t n = 0;
+
+		snprintf(what, sizeof(what), "%s: [%s] x509pop_device_anchors",
+		    config_path(ic->conf), sec);
+		if ((rc = issuer_split_list(rel, ISSUER_MAX_ANCHOR_FILES, &n,
+		    s, what)) != CA_OK)
+			goto out;
+		for (i = 0; i < n; i++) {
+			if (rc == CA_OK && (rc = config_resolve(
+			    &ic->device_anchors[ic->ndevice_anchors], ic->conf,
+			    rel[i])) == CA_OK)
+				ic->ndevice_anchors++;
+			free(rel[i]);
+		}
+		if (rc != CA_OK)
+			goto out;
+	}
+
+	*out = ic;
+	ic = NULL;
+	rc = CA_OK;
+ out:
+	issuer_config_free(ic);
+	return rc;
+}

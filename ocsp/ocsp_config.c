@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ocsp_config: carapace-ocsp's configuration file, described in
+ * carapace-ocsp.cnf(5). The [ocsp] section holds the listener, the log,
+ * the PKCS#11 module and the timing; "issuers" names one section per CA
+ * the responder answers for. Unknown keys are refused with a suggestion,
+ * relative paths are resolved against the file's directory.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ca_config.h"
+#include "common/ca_error.h"
+#include "ocsp/ocsp_responder.h"
+
+static const char *const ocsp_keys[] = {
+	"listen", "path", "log", "module", "issuers", "validity", "refresh",
+	"max_age", "poll_ms", "max_request", "max_unknown", "max_live",
+	"presign", "unissued", NULL
+};
+
+static const char *const issuer_keys[] = {
+	"cert", "key", "pin_source", "responder_cert", NULL
+};
+
+static int
+dup_opt(char **out, const char *s)
+{
+	*out = NULL;
+	if (s == NULL)
+		return CA_OK;
+	if ((*out = strdup(s)) == NULL)
+		return ca_error(CA_ERR_NOMEM, "out of memory");
+	return CA_OK;
+}
+
+static int
+issuer_load(struct ocsp_issuer_config *ic, const struct config *cf,
+    const char *section)
+{
+	const char *s;
+	int rc = CA_ERR_INTERNAL;
+
+	if ((rc = config_require_section(cf, section, "[ocsp] issuers"))
+	    != CA_OK ||
+	    (rc = config_check_keys(cf, section, issuer_keys)) != CA_OK)
+		return rc;
+	if ((rc = dup_opt(&ic->section, section)) != CA_OK ||
+	    (rc = config_require_path(&ic->cert, cf, section, "cert"))
+	    != CA_OK ||
+	    (rc = config_get_path(&ic->responder_cert, cf, section,
+	    "responder_cert", NULL)) != CA_OK)
+		return rc;
+	if ((rc = config_require_string(&s, cf, section, "key")) != CA_OK ||
+	    (rc = dup_opt(&ic->key, s)) != CA_OK)
+		return rc;
+	if (strncmp(s, "pkcs11:", 7) != 0)
+		return ca_error(CA_ERR_CONFIG, "%s: [%s] key: not a pkcs11: "
+		    "URI (RFC 7512); the signing key lives in the HSM",
+		    config_path(cf), section);
+	if ((rc = config_get_string(&s, cf, section, "pin_source", NULL))
+	    != CA_OK || (rc = dup_opt(&ic->pin_source, s)) != CA_OK)
+		return rc;
+	return CA_OK;
+}
+
+int
+ocsp_config_load(struct ocsp_config *c, const char *path)
+{
+	struct config *cf = NULL;
+	const char *s;
+	char *list = NULL, *tok, *save = NULL;
+	int rc = CA_ERR_INTERNAL;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = config_load(&cf, path)) != CA_OK)
+		goto out;
+	if ((rc = config_require_section(cf, "ocsp", NULL)) != CA_OK ||
+	    (rc = config_check_keys(cf, "ocsp", ocsp_keys)) != CA_OK)
+		goto out;
+	if ((rc = config_get_string(&s, cf, "ocsp", "listen",
+	    "http://127.0.0.1:8080")) != CA_OK ||
+	    (rc = dup_opt(&c->listen, s)) != CA_OK)
+		goto out;
+	if (strncmp(c->listen, "http://", 7) != 0) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [ocsp] listen: \"%s\": must "
+		    "be an http:// URL (RFC 5019 serves OCSP over plain HTTP)",
+		    path, c->listen);
+		goto out;
+	}
+	if ((rc = config_get_string(&s, cf, "ocsp", "path", NULL)) != CA_OK ||
+	    (rc = dup_opt(&c->path, s)) != CA_OK)
+		goto out;
+	if (c->path != NULL && (c->path[0] != '/' ||
+	    strcspn(c->path, "?#% \t") != strlen(c->path) ||
+	    (strlen(c->path) > 1 && c->path[strlen(c->path) - 1] == '/'))) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [ocsp] path: \"%s\": must "
+		    "start with '/', not end with one, and hold no ? # %% or "
+		    "blanks", path, c->path);
+		goto out;
+	}
+	if (c->path != NULL && strcmp(c->path, "/") == 0) {
+		free(c->path);
+		c->path = NULL;
+	}
+	if ((rc = config_require_path(&c->log_path, cf, "ocsp", "log"))
+	    != CA_OK ||
+	    (rc = config_require_string(&s, cf, "ocsp", "module")) != CA_OK ||
+	    (rc = dup_opt(&c->module, s)) != CA_OK)
+		goto out;
+	if ((rc = config_get_int(&c->validity, cf, "ocsp", "validity",
+	    14400, 60, 7L * 86400)) != CA_OK ||
+	    (rc = config_get_int(&c->refresh, cf, "ocsp", "refresh",
+	    c->validity / 4, 10, c->validity)) != CA_OK ||
+	    (rc = config_get_int(&c->max_age, cf, "ocsp", "max_age", 60, 0,
+	    c->validity)) != CA_OK ||
+	    (rc = config_get_int(&c->poll_ms, cf, "ocsp", "poll_ms", 150, 10,
+	    1000)) != CA_OK ||
+	    (rc = config_get_int(&c->max_request, cf, "ocsp", "max_request",
+	    OCSP_MAX_REQUEST_DEF, 256, OCSP_MAX_REQUEST_MAX)) != CA_OK ||
+	    (rc = config_get_int(&c->max_unknown, cf, "ocsp", "max_unknown",
+	    10000, 0, 10000000)) != CA_OK ||
+	    (rc = config_get_int(&c->max_live, cf, "ocsp", "max_live", 16, 1,
+	    1024)) != CA_OK ||
+	    (rc = config_get_bool(&c->presign, cf, "ocsp", "presign", 1))
+	    != CA_OK)
+		goto out;
+	if (c->refresh >= c->validity) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [ocsp] refresh: %ld must be "
+		    "less than validity (%ld), so responses are re-signed "
+		    "before they expire", path, c->refresh, c->validity);
+		goto out;
+	}
+	if ((rc = config_get_string(&s, cf, "ocsp", "unissued", "revoked"))
+	    != CA_OK)
+		goto out;
+	if (strcmp(s, "revoked") == 0)
+		c->unissued = OCSP_UNISSUED_REVOKED;
+	else if (strcmp(s, "unknown") == 0)
+		c->unissued = OCSP_UNISSUED_UNKNOWN;
+	else {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [ocsp] unissued: \"%s\": "
+		    "must be \"revoked\" or \"unknown\" (RFC 6960 2.2)", path,
+		    s);
+		goto out;
+	}
+	if ((rc = config_require_string(&s, cf, "ocsp", "issuers")) != CA_OK)
+		goto out;
+	if ((list = strdup(s)) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (tok = strtok_r(list, " \t,", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t,", &save)) {
+		if (c->nissuers == OCSP_MAX_ISSUERS) {
+			rc = ca_error(CA_ERR_CONFIG, "%s: [ocsp] issuers: more "
+			    "than %d", path, OCSP_MAX_ISSUERS);
+			goto out;
+		}
+		if ((rc = issuer_load(&c->issuer[c->nissuers++], cf, tok))
+		    != CA_OK)
+			goto out;
+	}
+	if (c->nissuers == 0) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [ocsp] issuers: empty", path);
+		goto out;
+	}
+	rc = CA_OK;
+ out:
+	free(list);
+	config_free(cf);
+	if (rc != CA_OK)
+		ocsp_config_clear(c);
+	return rc;
+}
+
+void
+ocsp_config_clear(struct ocsp_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	free(c->listen);
+	free(c->path);
+	free(c->log_path);
+	free(c->module);
+	for (i = 0; i < c->nissuers; i++) {
+		free(c->issuer[i].section);
+		free(c->issuer[i].cert);
+		free(c->issuer[i].responder_cert);
+		free(c->issuer[i].key);
+		free(c->issuer[i].pin_source);
+	}
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ocsp_issuer: one CA that carapace-ocsp answers for. A request's CertID
+ * names its issuer by issuerNameHash and issuerKeyHash (RFC 6960 4.1.1),
+ * computed with SHA-1 or SHA-256; both are computed here once. The
+ * responses are signed either by the CA key itself or by a delegated
+ * responder certificate that the CA issued with id-kp-OCSPSigning and
+ * id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2); its key is in the HSM too.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "common/ca_error.h"
+#include "common/fileio.h"
+#include "hsm/hsm.h"
+#include "ocsp/ocsp_responder.h"
+
+static int
+cert_read(X509 **out, const char *path)
+{
+	uint8_t *buf = NULL;
+	const unsigned char *p;
+	size_t len;
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((rc = fileio_read(&buf, &len, path, FILEIO_MAX_SMALL)) != CA_OK)
+		goto out;
+	p = buf;
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL ||
+	    p != buf + len) {
+		X509_free(x);
+		x = NULL;
+		ERR_clear_error();
+		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+			rc = ca_error(CA_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	}
+	if (x == NULL) {
+		rc = ca_error_openssl(CA_ERR_INVALID, "%s: not an X.509 "
+		    "certificate in PEM or DER", path);
+		goto out;
+	}
+	*out = x;
+	rc = CA_OK;
+ out:
+	BIO_free(bio);
+	free(buf);
+	return rc;
+}
+
+static int
+digest(uint8_t *out, const EVP_MD *md, const void *in, size_t len)
+{
+	unsigned int n;
+
+	return EVP_Digest(in, len, out, &n, md, NULL) == 1 ? CA_OK :
+	    ca_error_openssl(CA_ERR_INTERNAL, "digest");
+}
+
+int
+ocsp_issuer_new(struct ocsp_issuer **out, const char *name, X509 *cert,
+    X509 *responder, struct hsm_key *key, EVP_PKEY *soft_key)
+{
+	struct ocsp_issuer *iss = NULL;
+	unsigned char *nder = NULL;
+	const ASN1_BIT_STRING *bits;
+	const ASN1_OCTET_STRING *ski;
+	int nlen, rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if (cert == NULL || (key == NULL) == (soft_key == NULL))
+		return ca_error(CA_ERR_USAGE, "ocsp_issuer_new: bad arguments");
+	if ((iss = calloc(1, sizeof(*iss))) == NULL ||
+	    (iss->name = strdup(name)) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	X509_up_ref(cert);
+	iss->cert = cert;
+	if (responder != NULL && X509_cmp(responder, cert) != 0) {
+		if (X509_check_issued(cert, responder) != X509_V_OK) {
+			rc = ca_error(CA_ERR_INVALID, "%s: RFC 6960 4.2.2.2: the "
+			    "responder certificate was not issued by the CA",
+			    name);
+			goto out;
+		}
+		if ((X509_get_extension_flags(responder) & EXFLAG_XKUSAGE) ==
+		    0 || (X509_get_extended_key_usage(responder) &
+		    XKU_OCSP_SIGN) == 0) {
+			rc = ca_error(CA_ERR_INVALID, "%s: RFC 6960 4.2.2.2: the "
+			    "responder certificate lacks id-kp-OCSPSigning",
+			    name);
+			goto out;
+		}
+		if (X509_get_ext_by_NID(responder, NID_id_pkix_OCSP_noCheck,
+		    -1) < 0) {
+			rc = ca_error(CA_ERR_INVALID, "%s: RFC 6960 4.2.2.2.1: "
+			    "the responder certificate lacks "
+			    "id-pkix-ocsp-nocheck", name);
+			goto out;
+		}
+		X509_up_ref(responder);
+		iss->signer = responder;
+		iss->delegated = 1;
+	} else {
+		X509_up_ref(cert);
+		iss->signer = cert;
+	}
+	iss->key = key;
+	if (soft_key != NULL) {
+		EVP_PKEY_up_ref(soft_key);
+		iss->soft_key = soft_key;
+	}
+	if ((nlen = i2d_X509_NAME(X509_get_subject_name(cert), &nder)) <= 0 ||
+	    (bits = X509_get0_pubkey_bitstr(cert)) == NULL) {
+		rc = ca_error_openssl(CA_ERR_INVALID, "%s: cannot encode the "
+		    "CA name or key", name);
+		goto out;
+	}
+	if ((rc = digest(iss->name_sha1, EVP_sha1(), nder, (size_t)nlen))
+	    != CA_OK ||
+	    (rc = digest(iss->name_sha256, EVP_sha256(), nder, (size_t)nlen))
+	    != CA_OK ||
+	    (rc = digest(iss->key_sha1, EVP_sha1(), bits->data,
+	    (size_t)bits->length)) != CA_OK ||
+	    (rc = digest(iss->key_sha256, EVP_sha256(), bits->data,
+	    (size_t)bits->length)) != CA_OK)
+		goto out;
+	if ((ski = X509_get0_subject_key_id(cert)) != NULL &&
+	    ski->length > 0 && (size_t)ski->length <= sizeof(iss->ski)) {
+		memcpy(iss->ski, ski->data, (size_t)ski->length);
+		iss->ski_len = (size_t)ski->length;
+	}
+	*out = iss;
+	iss = NULL;
+	rc = CA_OK;
+ out:
+	OPENSSL_free(nder);
+	ocsp_issuer_free(iss);
+	return rc;
+}
+
+int
+ocsp_issuer_load(struct ocsp_issuer **out, struct hsm *h,
+    const struct ocsp_issuer_config *ic)
+{
+	X509 *cert = NULL, *resp = NULL;
+	EVP_PKEY *pub = NULL;
+	struct hsm_key *key = NULL;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((rc = cert_read(&cert, ic->cert)) != CA_OK)
+		goto out;
+	if (ic->responder_cert != NULL &&
+	    (rc = cert_read(&resp, ic->responder_cert)) != CA_OK)
+		goto out;
+	if ((rc = hsm_key_open(&key, h, ic->key, ic->pin_source)) != CA_OK ||
+	    (rc = hsm_key_public(&pub, key)) != CA_OK)
+		goto out;
+	if (EVP_PKEY_eq(pub, X509_get0_pubkey(resp != NULL ? resp : cert))
+	    != 1) {
+		rc = ca_error(CA_ERR_INVALID, "[%s] key: the HSM key is not "
+		    "the key of %s", ic->section, resp != NULL ?
+		    ic->responder_cert : ic->cert);
+		goto out;
+	}
+	if ((rc = ocsp_issuer_new(out, ic->section, cert, resp, key, NULL))
+	    != CA_OK)
+		goto out;
+	key = NULL;
+	rc = CA_OK;
+ out:
+	hsm_key_free(key);
+	EVP_PKEY_free(pub);
+	X509_free(cert);
+	X509_free(resp);
+	return rc;
+}
+
+void
+ocsp_issuer_free(struct ocsp_issuer *iss)
+{
+	if (iss == NULL)
+		return;
+	free(iss->name);
+	X509_free(iss->cert);
+	X509_free(iss->signer);
+	EVP_PKEY_free(iss->soft_key);
+	/* iss->key belongs to the hsm; hsm_free releases it. */
+	free(iss);
+}
+
+int
+ocsp_issuer_owns(const struct ocsp_issuer *iss, const uint8_t *id,
+    size_t len)
+{
+	if (len == sizeof(iss->key_sha1) &&
+	    memcmp(id, iss->key_sha1, len) == 0)
+		return 1;
+	if (iss->ski_len > 0 && len == iss->ski_len &&
+	    memcmp(id, iss->ski, len) == 0)
+		return 1;
+	return 0;
+}

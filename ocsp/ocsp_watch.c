@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ocsp_watch: carapace-ocsp's view of the issuance log, and the threads
+ * that keep the response cache true to it.
+ *
+ * Status lookups go through one read-only issuance_log_reader, shared
+ * under a mutex (a reader belongs to one thread at a time); only cache
+ * misses reach it.
+ *
+ * The watcher owns a second read-only SQLite connection. Every poll_ms it
+ * asks PRAGMA data_version, which changes when another connection (the
+ * issuer) committed; that costs no I/O beyond the shared-memory index. On
+ * a change it bumps the cache generation (answers looked up before are not
+ * stored, and "unknown" answers are dropped), reads the events appended
+ * since the last sequence number it saw ("issue" and "revoke" entries name
+ * a serial, docs/issuance-log.md), and re-signs every cached response for
+ * those serials. A revocation is therefore served within poll_ms plus the
+ * time to sign its responses.
+ *
+ * The refresher re-signs responses whose thisUpdate is older than
+ * "refresh", well before their nextUpdate. The presigner, at start, signs
+ * the SHA-1 CertID response of every certificate in the log.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "common/ca_error.h"
+#include "common/log.h"
+#include "ocsp/ocsp_responder.h"
+
+struct ocsp_watch {
+	struct issuance_log_reader *reader;
+	pthread_mutex_t rlock;
+	sqlite3 *db;
+	sqlite3_stmt *st_version;
+	sqlite3_stmt *st_events;
+	int64_t last_seq;
+	int64_t data_version;
+	enum ocsp_unissued unissued;
+	struct ocsp_responder *r;
+	long poll_ms;
+	long refresh;
+	int presign;
+	atomic_int stop;
+	int started;
+	pthread_t t_watch, t_refresh, t_presign;
+};
+
+static int
+db_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ca_error(CA_ERR_DB, "issuance log: %s: %s", sql,
+		    sqlite3_errmsg(db));
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return ca_error(CA_ERR_DB, "issuance log: %s: %s", sql,
+		    sqlite3_errmsg(db));
+	}
+	*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return CA_OK;
+}
+
+int
+ocsp_watch_open(struct ocsp_watch **out, const char *path,
+    enum ocsp_unissued unissued)
+{
+	struct ocsp_watch *w;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return ca_error(CA_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&w->rlock, NULL);
+	w->unissued = unissued;
+	if ((rc = issuance_log_reader_open(&w->reader, path)) != CA_OK)
+		goto out;
+	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		rc = ca_error(CA_ERR_DB, "%s: %s", path, w->db != NULL ?
+		    sqlite3_errmsg(w->db) : "cannot open");
+		goto out;
+	}
+	sqlite3_busy_timeout(w->db, 1000);
+	if (sqlite3_prepare_v2(w->db, "PRAGMA data_version", -1,
+	    &w->st_version, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(w->db, "SELECT seq, serial FROM events "
+	    "WHERE seq > ?1 ORDER BY seq", -1, &w->st_events, NULL) !=
+	    SQLITE_OK) {
+		rc = ca_error(CA_ERR_DB, "%s: %s", path,
+		    sqlite3_errmsg(w->db));
+		goto out;
+	}
+	if ((rc = db_int(w->db, "SELECT coalesce(max(seq), 0) FROM events",
+	    &w->last_seq)) != CA_OK ||
+	    (rc = db_int(w->db, "PRAGMA data_version", &w->data_version))
+	    != CA_OK)
+		goto out;
+	*out = w;
+	w = NULL;
+	rc = CA_OK;
+ out:
+	ocsp_watch_free(w);
+	return rc;
+}
+
+int
+ocsp_watch_status(struct ocsp_status *out, const struct ocsp_issuer *iss,
+    const uint8_t *serial, size_t serial_len, void *arg)
+{
+	struct ocsp_watch *w = arg;
+	struct issuance_cert *c = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->state = OCSP_STATE_UNKNOWN;
+	if (serial_len != ISSUANCE_LOG_SERIAL_LEN)
+		return CA_OK;
+	pthread_mutex_lock(&w->rlock);
+	rc = issuance_log_reader_find(w->reader, &c, serial);
+	pthread_mutex_unlock(&w->rlock);
+	if (rc == CA_ERR_NOT_FOUND)
+		return CA_OK;
+	if (rc != CA_OK)
+		return rc;
+	if (ocsp_issuer_owns(iss, c->issuer_key_id, c->issuer_key_id_len)) {
+		switch (c->status) {
+		case ISSUANCE_ISSUED:
+			out->state = OCSP_STATE_GOOD;
+			break;
+		case ISSUANCE_REVOKED:
+			out->state = OCSP_STATE_REVOKED;
+			out->revoked_at = c->revoked_at;
+			out->reason = c->reason;
+			break;
+		default:
+			out->state = OCSP_STATE_UNISSUED;
+			break;
+		}
+	}
+	issuance_cert_free(c);
+	return CA_OK;
+}
+
+/* nap sleeps ms milliseconds in short steps; returns 1 when told to stop. */
+static int
+nap(struct ocsp_watch *w, long ms)
+{
+	struct timespec ts;
+	long step;
+
+	while (ms > 0 && !atomic_load(&w->stop)) {
+		step = ms > 50 ? 50 : ms;
+		ts.tv_sec = 0;
+		ts.tv_nsec = step * 1000000L;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		ms -= step;
+	}
+	return atomic_load(&w->stop);
+}
+
+static void
+resign(struct ocsp_watch *w, struct ocsp_stale *v, size_t n, const char *why)
+{
+	size_t i, bad = 0;
+	int rc = CA_OK;
+
+	for (i = 0; i < n && !atomic_load(&w->stop); i++)
+		if ((rc = ocsp_respond_refresh(w->r, v[i].key, v[i].key_len,
+		    v[i].issuer)) != CA_OK)
+			bad++;
+	if (bad > 0)
+		log_ca_err(rc, why);
+}
+
+static int
+serial_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, ISSUANCE_LOG_SERIAL_LEN);
+}
+
+/* check_log: one poll. Returns CA_OK or a ca_err that is logged. */
+static int
+check_log(struct ocsp_watch *w)
+{
+	uint8_t (*serials)[ISSUANCE_LOG_SERIAL_LEN] = NULL, (*ns)[16];
+	struct ocsp_stale *v = NULL;
+	size_t n = 0, cap = 0, nv = 0, i, j;
+	int64_t dv;
+	int step, rc = CA_ERR_INTERNAL;
+
+	sqlite3_reset(w->st_version);
+	if (sqlite3_step(w->st_version) != SQLITE_ROW) {
+		rc = ca_error(CA_ERR_DB, "PRAGMA data_version: %s",
+		    sqlite3_errmsg(w->db));
+		goto out;
+	}
+	dv = sqlite3_column_int64(w->st_version, 0);
+	sqlite3_reset(w->st_version);
+	if (dv == w->data_version)
+		return CA_OK;
+	w->data_version = dv;
+	(void)ocsp_cache_bump(w->r->cache);
+	sqlite3_reset(w->st_events);
+	sqlite3_bind_int64(w->st_events, 1, w->last_seq);
+	while ((step = sqlite3_step(w->st_events)) == SQLITE_ROW) {
+		w->last_seq = sqlite3_column_int64(w->st_events, 0);
+		if (sqlite3_column_bytes(w->st_events, 1) !=
+		    ISSUANCE_LOG_SERIAL_LEN)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((ns = reallocarray(serials, cap, sizeof(*serials)))
+			    == NULL) {
+				rc = ca_error(CA_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			serials = ns;
+		}
+		memcpy(serials[n++], sqlite3_column_blob(w->st_events, 1),
+		    ISSUANCE_LOG_SERIAL_LEN);
+	}
+	if (step != SQLITE_DONE) {
+		rc = ca_error(CA_ERR_DB, "issuance log events: %s",
+		    sqlite3_errmsg(w->db));
+		goto out;
+	}
+	sqlite3_reset(w->st_events);
+	if (n > 0) {
+		qsort(serials, n, ISSUANCE_LOG_SERIAL_LEN, serial_cmp);
+		for (i = j = 1; i < n; i++)
+			if (memcmp(serials[i], serials[j - 1],
+			    ISSUANCE_LOG_SERIAL_LEN) != 0)
+				memcpy(serials[j++], serials[i],
+				    ISSUANCE_LOG_SERIAL_LEN);
+		n = j;
+		if ((rc = ocsp_cache_collect(w->r->cache, &v, &nv,
+		    (const uint8_t (*)[ISSUANCE_LOG_SERIAL_LEN])serials, n, 0))
+		    != CA_OK)
+			goto out;
+		resign(w, v, nv, "re-signing after a log change");
+		log_debug("log changed: %zu serials, %zu responses re-signed",
+		    n, nv);
+	}
+	rc = CA_OK;
+ out:
+	sqlite3_reset(w->st_events);
+	ocsp_stale_free(v, nv);
+	free(serials);
+	return rc;
+}
+
+static void *
+watch_main(void *arg)
+{
+	struct ocsp_watch *w = arg;
+	int rc, failing = 0;
+
+	while (!nap(w, w->poll_ms)) {
+		if ((rc = check_log(w)) != CA_OK) {
+			if (!failing)
+				log_ca_err(rc, "watching the issuance log");
+			failing = 1;
+		} else
+			failing = 0;
+	}
+	return NULL;
+}
+
+static void *
+refresh_main(void *arg)
+{
+	struct ocsp_watch *w = arg;
+	struct ocsp_stale *v;
+	size_t n;
+	long period = w->refresh * 1000 / 8;
+	int rc;
+
+	if (period > 30000)
+		period = 30000;
+	while (!nap(w, period)) {
+		if ((rc = ocsp_cache_collect(w->r->cache, &v, &n, NULL, 0,
+		    time(NULL) - w->refresh)) != CA_OK) {
+			log_ca_err(rc, "refresh");
+			continue;
+		}
+		resign(w, v, n, "re-signing before nextUpdate");
+		if (n > 0)
+			log_debug("refreshed %zu responses", n);
+		ocsp_stale_free(v, n);
+	}
+	return NULL;
+}
+
+struct presign_list {
+	struct presign_item {
+		uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
+		size_t issuer;
+	} *item;
+	size_t n, cap;
+	const struct ocsp_responder *r;
+};
+
+static int
+presign_collect(const struct issuance_cert *c, void *arg)
+{
+	struct presign_list *l = arg;
+	struct presign_item *ni;
+	size_t i;
+
+	for (i = 0; i < l->r->nissuers; i++) {
+		if (!ocsp_issuer_owns(l->r->issuers[i], c->issuer_key_id,
+		    c->issuer_key_id_len))
+			continue;
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 1024;
+			if ((ni = reallocarray(l->item, l->cap,
+			    sizeof(*ni))) == NULL)
+				return 1;
+			l->item = ni;
+		}
+		memcpy(l->item[l->n].serial, c->serial,
+		    ISSUANCE_LOG_SERIAL_LEN);
+		l->item[l->n++].issuer = i;
+	}
+	return 0;
+}
+
+static void *
+presign_main(void *arg)
+{
+	struct ocsp_watch *w = arg;
+	struct presign_list l = { NULL, 0, 0, w->r };
+	size_t i, bad = 0;
+	int rc = CA_OK;
+	time_t t0 = time(NULL);
+
+	pthread_mutex_lock(&w->rlock);
+	rc = issuance_log_reader_foreach(w->reader, presign_collect, &l);
+	pthread_mutex_unlock(&w->rlock);
+	if (rc != CA_OK) {
+		log_ca_err(rc, "presign: listing the log");
+		goto out;
+	}
+	for (i = 0; i < l.n && !atomic_load(&w->stop); i++)
+		if ((rc = ocsp_respond_presign(w->r,
+		    w->r->issuers[l.item[i].issuer], l.item[i].serial)) !=
+		    CA_OK)
+			bad++;
+	if (bad > 0)
+		log_ca_err(rc, "presign");
+	log_info("presigned %zu responses in %lld s (%zu failed)", i - bad,
+	    (long long)(time(NULL) - t0), bad);
+ out:
+	free(l.item);
+	return NULL;
+}
+
+int
+ocsp_watch_start(struct ocsp_watch *w, struct ocsp_responder *r,
+    long poll_ms, long refresh, int presign)
+{
+	w->r = r;
+	w->poll_ms = poll_ms;
+	w->refresh = refresh;
+	w->presign = presign;
+	if (r->cache == NULL)
+		return ca_error(CA_ERR_USAGE, "ocsp_watch_start: no cache");
+	if (pthread_create(&w->t_watch, NULL, watch_main, w) != 0)
+		return ca_error(CA_ERR_INTERNAL, "cannot start the watcher");
+	w->started = 1;
+	if (pthread_create(&w->t_refresh, NULL, refresh_main, w) != 0) {
+		ocsp_watch_stop(w);
+		return ca_error(CA_ERR_INTERNAL, "cannot start the refresher");
+	}
+	w->started = 2;
+	if (presign) {
+		if (pthread_create(&w->t_presign, NULL, presign_main, w) != 0) {
+			ocsp_watch_stop(w);
+			return ca_error(CA_ERR_INTERNAL, "cannot start the "
+			    "presigner");
+		}
+		w->started = 3;
+	}
+	return CA_OK;
+}
+
+void
+ocsp_watch_stop(struct ocsp_watch *w)
+{
+	if (w == NULL || w->started == 0)
+		return;
+	atomic_store(&w->stop, 1);
+	pthread_join(w->t_watch, NULL);
+	if (w->started >= 2)
+		pthread_join(w->t_refresh, NULL);
+	if (w->started >= 3)
+		pthread_join(w->t_presign, NULL);
+	w->started = 0;
+}
+
+void
+ocsp_watch_free(struct ocsp_watch *w)
+{
+	if (w == NULL)
+		return;
+	ocsp_watch_stop(w);
+	sqlite3_finalize(w->st_version);
+	sqlite3_finalize(w->st_events);
+	if (w->db != NULL)
+		sqlite3_close(w->db);
+	issuance_log_reader_close(w->reader);
+	pthread_mutex_destroy(&w->rlock);
+	free(w);
+}

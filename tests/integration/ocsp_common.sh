@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: ISC
+# ocsp_common.sh: sourced by the carapace-ocsp integration tests (not a test
+# itself). After common.sh it:
+#   - rehearses a root ceremony with docs/examples/ceremony-softhsm.sh into
+#     $CA (root.pem, intermediate.pem; the intermediate key is in the
+#     SoftHSM token "carapace-issuer", its PIN in $CA/pins/);
+#   - defines leaf_issue NAME (a leaf signed by the intermediate key inside
+#     SoftHSM through OpenSSL's pkcs11 engine, with a serial reserved and
+#     then completed in the log $LOG by tests/tools/ocsp_fill), and
+#     ocsp_start / ocsp_stop for carapace-ocsp on 127.0.0.1:$PORT.
+# Skips (77) without the pkcs11 engine or curl.
+
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
+
+OCSP=$B/ocsp/carapace-ocsp
+FILL=$B/tests/tools/ocsp_fill
+CEREMONY=$B/root-ceremony/carapace-ceremony
+for p in "$OCSP" "$FILL" "$CEREMONY"; do
+	[ -x "$p" ] || fail "$p: not built"
+done
+command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
+ENGINE_OK=
+for d in /usr/lib/x86_64-linux-gnu/engines-3 /usr/lib/aarch64-linux-gnu/engines-3 \
+    /usr/lib/engines-3; do
+	[ -f "$d/pkcs11.so" ] && ENGINE_OK=1
+done
+[ -n "$ENGINE_OK" ] || {
+	echo "SKIP: OpenSSL pkcs11 engine not installed (libengine-pkcs11-openssl)"
+	exit 77
+}
+
+CA=$T/ca
+LOG=$T/log.db
+CARAPACE_CEREMONY=$CEREMONY "$S/docs/examples/ceremony-softhsm.sh" "$CA" \
+    >"$T/rehearsal.out" 2>&1 || {
+	cat "$T/rehearsal.out" >&2
+	fail "ceremony-softhsm.sh could not make the CA chain"
+}
+SOFTHSM2_CONF=$CA/softhsm2.conf
+export SOFTHSM2_CONF
+CAKEY="pkcs11:token=carapace-issuer;object=issuing-ca-1;type=private"
+CAKEY_ENGINE="$CAKEY;pin-source=file:$CA/pins/carapace-issuer.pin"
+
+cat >"$T/leaf.ext" <<EOF
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:leaf.example.internal
+authorityKeyIdentifier = keyid
+EOF
+
+# leaf_issue NAME: $T/NAME.pem, a leaf recorded as issued in $LOG; its
+# serial (hex) is echoed.
+leaf_issue() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/$1.key" -subj "/CN=$1.example.internal" \
+	    -out "$T/$1.csr" 2>/dev/null || fail "openssl req for $1"
+	serial=$("$FILL" "$LOG" reserve "$CA/intermediate.pem") ||
+	    fail "ocsp_fill reserve"
+	PKCS11_MODULE_PATH=$SOFTHSM2_MODULE openssl x509 -req \
+	    -in "$T/$1.csr" -CA "$CA/intermediate.pem" -engine pkcs11 \
+	    -CAkeyform engine -CAkey "$CAKEY_ENGINE" -set_serial "0x$serial" \
+	    -days 30 -sha256 -extfile "$T/leaf.ext" -out "$T/$1.pem" \
+	    >"$T/x509.out" 2>&1 || {
+		cat "$T/x509.out" >&2
+		fail "openssl x509 -engine pkcs11 could not sign $1"
+	}
+	"$FILL" "$LOG" complete "$T/$1.pem" || fail "ocsp_fill complete $1"
+	echo "$serial"
+}
+
+# ocsp_config FILE [extra [ocsp] lines]
+ocsp_config() {
+	f=$1
+	shift
+	{
+		echo "[ocsp]"
+		echo "listen = http://127.0.0.1:$PORT"
+		echo "path = /ocsp"
+		echo "log = $LOG"
+		echo "module = $SOFTHSM2_MODULE"
+		echo "issuers = issuing_ca"
+		echo "poll_ms = 100"
+		for l in "$@"; do echo "$l"; done
+		echo
+		echo "[issuing_ca]"
+		echo "cert = $CA/intermediate.pem"
+		echo "key = $CAKEY"
+		echo "pin_source = file:$CA/pins/carapace-issuer.pin"
+		[ -n "${RESPONDER_CERT:-}" ] &&
+		    echo "responder_cert = $RESPONDER_CERT" &&
+		    echo "key = $RESPONDER_KEY"
+		true
+	} >"$f"
+}
+
+# ocsp_start [extra [ocsp] lines]: start carapace-ocsp on a free port.
+OCSP_PID=
+ocsp_start() {
+	tries=0
+	while [ $tries -lt 8 ]; do
+		tries=$((tries + 1))
+		PORT=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 10000 + 20000 ))
+		ocsp_config "$T/ocsp.cnf" "$@"
+		"$OCSP" -d -c "$T/ocsp.cnf" >"$T/ocsp.log" 2>&1 &
+		OCSP_PID=$!
+		i=0
+		while [ $i -lt 100 ]; do
+			if grep -q "listening on" "$T/ocsp.log"; then
+				return 0
+			fi
+			kill -0 "$OCSP_PID" 2>/dev/null || break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		wait "$OCSP_PID" 2>/dev/null || true
+		OCSP_PID=
+		grep -q "cannot listen\|Address in use" "$T/ocsp.log" || break
+	done
+	cat "$T/ocsp.log" >&2
+	fail "carapace-ocsp did not start"
+}
+
+# ocsp_stop: SIGTERM; it must exit 0 within 5 s.
+ocsp_stop() {
+	[ -n "$OCSP_PID" ] || return 0
+	kill -TERM "$OCSP_PID"
+	i=0
+	while kill -0 "$OCSP_PID" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$OCSP_PID" 2>/dev/null; then
+		kill -KILL "$OCSP_PID"
+		fail "carapace-ocsp did not exit within 5 s of SIGTERM"
+	fi
+	rc=0
+	wait "$OCSP_PID" || rc=$?
+	OCSP_PID=
+	[ $rc -eq 0 ] || { cat "$T/ocsp.log" >&2; fail "carapace-ocsp exited $rc"; }
+	if grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error:" \
+	    "$T/ocsp.log"; then
+		cat "$T/ocsp.log" >&2
+		fail "carapace-ocsp: sanitizer report"
+	fi
+}
+
+ocsp_kill_on_exit() {
+	rc=$?
+	if [ -n "$OCSP_PID" ]; then
+		kill -KILL "$OCSP_PID" 2>/dev/null || true
+		[ $rc -ne 0 ] && cat "$T/ocsp.log" >&2
+	fi
+	(exit $rc)
+	cleanup
+}
+trap ocsp_kill_on_exit EXIT INT TERM
+
+# q ARGS...: openssl ocsp against the responder; output in $T/q.out.
+q() {
+	openssl ocsp -url "http://127.0.0.1:$PORT" -CAfile "$CA/root.pem" \
+	    "$@" >"$T/q.out" 2>&1 || true
+}
+
+# urlenc: percent-encode base64's + and / read on stdin, except as the
+# last character, and drop the "=" padding. A path must not END in a %XX
+# escape: nng 1.5.2's HTTP server then overruns its copy of the path
+# (http_uri_canonify) before any handler runs; see docs/revocation.md.
+# carapace-ocsp decodes base64 with or without padding.
+urlenc() {
+	perl -pe 's/=//g; s/([+\/])(?=.)/sprintf("%%%02X", ord($1))/ge'
+}

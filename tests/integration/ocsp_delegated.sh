@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: ISC
+# ocsp_delegated.sh: carapace-ocsp signing with a delegated responder
+# certificate (RFC 6960 4.2.2.2): a key generated inside the issuer's
+# SoftHSM token, certified by the intermediate with id-kp-OCSPSigning and
+# id-pkix-ocsp-nocheck. openssl ocsp must accept the responses (the
+# responder certificate travels in them); a responder certificate without
+# OCSPSigning must be refused at start.
+
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/ocsp_common.sh"
+
+command -v pkcs11-tool >/dev/null || { echo "SKIP: pkcs11-tool not installed"; exit 77; }
+
+SERIAL=$(leaf_issue leaf)
+
+CARAPACE_USER_PIN=$(cat "$CA/pins/carapace-issuer.pin") \
+    pkcs11-tool --module "$SOFTHSM2_MODULE" --token-label carapace-issuer \
+    --login --pin env:CARAPACE_USER_PIN --keypairgen --key-type EC:prime256v1 \
+    --label ocsp-signer --id 03 >"$T/keygen.out" 2>&1 ||
+    { cat "$T/keygen.out"; fail "pkcs11-tool --keypairgen"; }
+RKEY="pkcs11:token=carapace-issuer;object=ocsp-signer;type=private"
+PKCS11_MODULE_PATH=$SOFTHSM2_MODULE openssl req -new -engine pkcs11 \
+    -keyform engine -key "$RKEY;pin-source=file:$CA/pins/carapace-issuer.pin" \
+    -subj "/CN=Carapace Test OCSP Responder" -out "$T/resp.csr" \
+    >"$T/req.out" 2>&1 || { cat "$T/req.out"; fail "responder CSR"; }
+
+cert_for() {
+	PKCS11_MODULE_PATH=$SOFTHSM2_MODULE openssl x509 -req -in "$T/resp.csr" \
+	    -CA "$CA/intermediate.pem" -engine pkcs11 -CAkeyform engine \
+	    -CAkey "$CAKEY_ENGINE" -set_serial "0x$2" -days 30 -sha256 \
+	    -extfile "$T/$1.ext" -out "$T/$1.pem" >"$T/x509.out" 2>&1 ||
+	    { cat "$T/x509.out"; fail "responder certificate $1"; }
+}
+cat >"$T/responder.ext" <<EOF
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = OCSPSigning
+noCheck = ignored
+authorityKeyIdentifier = keyid
+EOF
+cat >"$T/noeku.ext" <<EOF
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+noCheck = ignored
+EOF
+cert_for responder 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a01
+cert_for noeku 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a02
+
+RESPONDER_CERT=$T/noeku.pem
+RESPONDER_KEY=$RKEY
+PORT=1
+ocsp_config "$T/bad.cnf"
+"$OCSP" -n -c "$T/bad.cnf" >"$T/bad.out" 2>&1 &&
+    fail "a responder certificate without OCSPSigning was accepted"
+grep -q "OCSPSigning" "$T/bad.out" || { cat "$T/bad.out"; fail "message does not say why"; }
+ok "responder certificate without id-kp-OCSPSigning refused"
+
+RESPONDER_CERT=$T/responder.pem
+ocsp_start
+grep -q "signed by $T/responder.pem" "$T/ocsp.log" || fail "not using the delegated certificate"
+q -issuer "$CA/intermediate.pem" -verify_other "$CA/intermediate.pem" -cert "$T/leaf.pem"
+grep -q "^$T/leaf.pem: good" "$T/q.out" || { cat "$T/q.out"; fail "delegated: not good"; }
+grep -q "Response verify OK" "$T/q.out" || { cat "$T/q.out"; fail "delegated: no verify"; }
+q -issuer "$CA/intermediate.pem" -verify_other "$CA/intermediate.pem" \
+    -cert "$T/leaf.pem" -resp_text
+grep -q "Carapace Test OCSP Responder" "$T/q.out" ||
+    fail "the responder certificate is not in the response"
+ok "delegated responder: good, verified through the responder certificate"
+
+"$FILL" "$LOG" revoke "$SERIAL" 4 || fail "revoke"
+sleep 0.9
+q -issuer "$CA/intermediate.pem" -verify_other "$CA/intermediate.pem" -cert "$T/leaf.pem"
+grep -q "^$T/leaf.pem: revoked" "$T/q.out" || { cat "$T/q.out"; fail "delegated: not revoked"; }
+grep -q "Reason: superseded" "$T/q.out" || { cat "$T/q.out"; fail "delegated: reason"; }
+ok "delegated responder: revoked (superseded) within a second"
+ocsp_stop
