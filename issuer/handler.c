@@ -451,7 +451,7 @@ csr_key_ec(struct handler *h, EVP_PKEY **out, const struct csr_spki *k)
 /*
  * csr_verify_ec checks an ECDSA request signature with a digest fetched
  * once: 1 verified, 0 not, -1 when the signature algorithm is not ECDSA
- * with SHA-2 (the caller takes the general path).
+ * with SHA-2 without parameters (the caller takes the general path).
  */
 static int
 csr_verify_ec(struct handler *h, const struct csr *c, EVP_PKEY *pk)
@@ -476,8 +476,13 @@ csr_verify_ec(struct handler *h, const struct csr *c, EVP_PKEY *pk)
 	default:
 		return -1;
 	}
-	/* RFC 5758 3.2: the parameters are absent. */
-	if (ptype != V_ASN1_UNDEF || (c->sig->flags & 0x07) != 0)
+	/*
+	 * RFC 5758 3.2: the parameters are absent; a CSR with parameters
+	 * is left to X509_REQ_verify, as before.
+	 */
+	if (ptype != V_ASN1_UNDEF)
+		return -1;
+	if ((c->sig->flags & 0x07) != 0)
 		return 0;
 	if ((mctx = EVP_MD_CTX_new()) != NULL &&
 	    EVP_DigestVerifyInit(mctx, NULL, md, NULL, pk) == 1 &&

@@ -1136,6 +1136,13 @@ int
 signer_issue(struct signer *s, uint8_t **der_out, size_t *der_len,
     const struct signer_intent *in)
 {
+	return signer_issue_info(s, der_out, der_len, NULL, in);
+}
+
+int
+signer_issue_info(struct signer *s, uint8_t **der_out, size_t *der_len,
+    struct signer_issued *info, const struct signer_intent *in)
+{
 	const struct signer_profile *sp;
 	const struct leaf_profile *lp;
 	char what[WHAT_LEN];
@@ -1182,6 +1189,26 @@ signer_issue(struct signer *s, uint8_t **der_out, size_t *der_len,
 		goto out;
 	if ((rc = validity_choose(&nb, &na, s, lp, in, what)) != CA_OK)
 		goto out;
+	if (info != NULL) {
+		char *text;
+
+		memset(info, 0, sizeof(*info));
+		if ((text = profile_name_string(subject)) == NULL) {
+			rc = ca_error(CA_ERR_NOMEM, "%s: subject", what);
+			goto out;
+		}
+		if (strlen(text) >= sizeof(info->subject)) {
+			free(text);
+			rc = ca_error(CA_ERR_INVALID, "%s: the subject is over "
+			    "%d characters as text", what,
+			    SIGNER_SUBJECT_TEXT - 1);
+			goto out;
+		}
+		memcpy(info->subject, text, strlen(text) + 1);
+		free(text);
+		info->not_before = (int64_t)nb;
+		info->not_after = (int64_t)na;
+	}
 
 	/* The TBSCertificate. */
 	rc = CA_ERR_NOMEM;
