@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +25,24 @@
 #define DEFAULT_CONFIG	SYSCONFDIR "/carapace/ocsp.cnf"
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr, "usage: carapace-ocsp [-dnsv] [-c file]\n");
-	exit(2);
+	fprintf(f,
+"usage: carapace-ocsp [-c FILE] [--check] [--syslog] [--verbose]\n"
+"\n"
+"Answer OCSP requests (RFC 6960, RFC 5019) over HTTP for the issuers in\n"
+"FILE, from the issuance log opened read-only, until SIGTERM or SIGINT.\n"
+"\n"
+"  -c, --config FILE  the configuration (default " DEFAULT_CONFIG ")\n"
+"  -n, --check        check the configuration, keys and log, then exit\n"
+"  -s, --syslog       log to syslog instead of standard error\n"
+"  -v, -d, --verbose  log debug messages\n"
+"  -h, --help         this text\n"
+"  -V, --version      the version\n"
+"\n"
+"Exit status: 0 stopped by a signal (or --check passed), 1 failed,\n"
+"2 usage error. See carapace-ocsp(8).\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 int
@@ -49,8 +64,25 @@ main(int argc, char *argv[])
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&r, 0, sizeof(r));
-	while ((ch = getopt(argc, argv, "c:dnsv")) != -1) {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "syslog", no_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:dhnsvV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case 'h':
+			usage(stdout);
+			break;
+		case 'V':
+			printf("carapace-ocsp %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'c':
 			cfpath = optarg;
 			break;
@@ -65,11 +97,11 @@ main(int argc, char *argv[])
 			use_syslog = 1;
 			break;
 		default:
-			usage();
+			usage(stderr);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr);
 	log_init("carapace-ocsp", lvl, use_syslog);
 	/* The PIN lives in this process (libp11 keeps it): no core dumps. */
 	if ((rc = secure_no_core_dumps()) != CA_OK) {

@@ -15,7 +15,9 @@
 iss_setup
 iss_start
 
-NTOK=${CRASH_TOKENS:-600}
+# Enough tokens that the load is still running when the kill comes: the
+# issuer serves well over 1000 certificates/s here.
+NTOK=${CRASH_TOKENS:-800}
 "$RACE" tokens "$OPS" "$NTOK" crash-load server 3600 "$T/jt.list" \
     'DNS:*.crash.example.internal' >"$T/jt.out" 2>&1 ||
     { cat "$T/jt.out" >&2; fail "race_client could not create $NTOK tokens"; }
@@ -23,18 +25,20 @@ NTOK=${CRASH_TOKENS:-600}
 ok "$NTOK join tokens for *.crash.example.internal"
 
 mkdir "$T/certs"
-"$RACE" -w 15 load "$URL" "$T/jt.list" 8 '*.crash.example.internal' \
+"$RACE" -i -w 15 load "$URL" "$T/jt.list" 8 '*.crash.example.internal' \
     "$T/certs" >"$T/load.out" 2>"$T/load.err" &
 LOAD=$!
 
 # Kill it once some certificates are out, while the rest are in flight.
 waited=0
-while [ "$(ls "$T/certs" | wc -l)" -lt 40 ] && [ $waited -lt 200 ]; do
-	sleep 0.1
+while [ "$(ls "$T/certs" | wc -l)" -lt 40 ] && [ $waited -lt 1000 ]; do
+	sleep 0.02
 	waited=$((waited + 1))
 done
 n_before=$(ls "$T/certs" | wc -l)
 [ "$n_before" -gt 0 ] || fail "no certificate was issued within 20 s"
+[ "$n_before" -lt "$NTOK" ] ||
+    fail "the load finished before the kill: raise CRASH_TOKENS"
 iss_kill9
 ok "kill -9 after $n_before certificates"
 sleep 0.5

@@ -75,11 +75,17 @@ struct token {
 };
 
 static int wait_s = 20;
+/*
+ * -i: load writes each certificate to its file as soon as it arrives (the
+ * crash test counts them while the load runs); without it they are kept in
+ * memory and written after the clock stops (the benchmark).
+ */
+static int write_now;
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: race_client [-w SECONDS] "
+	fprintf(stderr, "usage: race_client [-i] [-w SECONDS] "
 	    "race|load|issue|replay|nonce-forged|raw|tokens args...\n");
 	exit(2);
 }
@@ -495,6 +501,26 @@ struct load {
 	pthread_mutex_t lock;
 };
 
+/*
+ * load_write writes request k's certificate to OUTDIR/k.der and releases
+ * it; 0 or -1.
+ */
+static int
+load_write(struct load *l, size_t k)
+{
+	char path[4096];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%zu.der", l->outdir, k);
+	rc = file_write(path, ASN1_STRING_get0_data(l->cert[k]),
+	    (size_t)ASN1_STRING_length(l->cert[k]));
+	if (rc != 0)
+		fprintf(stderr, "race_client: %s: cannot write\n", path);
+	ASN1_OCTET_STRING_free(l->cert[k]);
+	l->cert[k] = NULL;
+	return rc != 0 ? -1 : 0;
+}
+
 static void *
 load_main(void *arg)
 {
@@ -530,6 +556,8 @@ load_main(void *arg)
 			    resp->body->value.issued->certificate) != NULL) {
 				resp->body->value.issued->certificate = NULL;
 				l->lat[k] = now_s() - t0;
+				if (write_now && load_write(l, k) != 0)
+					st = -1;
 			} else
 				st = -1;
 		}
@@ -680,18 +708,8 @@ cmd_load(char **av)
 		    el * (double)sysconf(_SC_NPROCESSORS_ONLN),
 		    sysconf(_SC_NPROCESSORS_ONLN));
 	for (i = 0; i < l.ntok; i++) {
-		char path[4096];
-
-		if (l.cert[i] != NULL) {
-			snprintf(path, sizeof(path), "%s/%zu.der", l.outdir, i);
-			if (file_write(path, ASN1_STRING_get0_data(l.cert[i]),
-			    (size_t)ASN1_STRING_length(l.cert[i])) != 0) {
-				fprintf(stderr, "race_client: %s: cannot "
-				    "write\n", path);
-				l.nok--;
-			}
-			ASN1_OCTET_STRING_free(l.cert[i]);
-		}
+		if (l.cert[i] != NULL && load_write(&l, i) != 0)
+			l.nok--;
 		if (l.msg[i] != NULL)
 			OPENSSL_cleanse(l.msg[i], l.msg_len[i]);
 		OPENSSL_free(l.msg[i]);
@@ -1002,8 +1020,11 @@ main(int argc, char **argv)
 	char **av;
 	const char *cmd;
 
-	while ((ch = getopt(argc, argv, "w:")) != -1) {
+	while ((ch = getopt(argc, argv, "iw:")) != -1) {
 		switch (ch) {
+		case 'i':
+			write_now = 1;
+			break;
 		case 'w':
 			wait_s = atoi(optarg);
 			if (wait_s < 1)
