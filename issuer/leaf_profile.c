@@ -46,59 +46,6 @@ leaf_profile_free(struct leaf_profile *p)
 	free(p);
 }
 
-int
-leaf_duration_parse(int64_t *out, const char *s, int64_t min, int64_t max,
-    const char *what)
-{
-	const char *p = s;
-	int64_t v = 0, mult = 1;
-
-	*out = 0;
-	if (*p < '0' || *p > '9')
-		goto bad;
-	while (*p >= '0' && *p <= '9') {
-		if (v > (INT64_MAX - 9) / 10)
-			goto range;
-		v = v * 10 + (*p++ - '0');
-	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 's':
-		p++;
-		break;
-	case 'm':
-		mult = 60;
-		p++;
-		break;
-	case 'h':
-		mult = 3600;
-		p++;
-		break;
-	case 'd':
-		mult = 86400;
-		p++;
-		break;
-	default:
-		goto bad;
-	}
-	if (*p != '\0')
-		goto bad;
-	if (v > INT64_MAX / mult)
-		goto range;
-	v *= mult;
-	if (v < min || v > max)
-		goto range;
-	*out = v;
-	return CA_OK;
- bad:
-	return ca_error(CA_ERR_CONFIG, "%s: \"%s\" is not a duration (seconds, "
-	    "or a number followed by s, m, h or d)", what, s);
- range:
-	return ca_error(CA_ERR_CONFIG, "%s: \"%s\" is out of range (%" PRId64
-	    " to %" PRId64 " seconds)", what, s, min, max);
-}
-
 static int
 ext_nid(X509_EXTENSION *ext)
 {
@@ -258,7 +205,7 @@ leaf_profile_load(struct leaf_profile **out, const struct config *c,
 		goto out;
 	snprintf(what, sizeof(what), "%s: [%s] max_lifetime", config_path(c),
 	    section);
-	if ((rc = leaf_duration_parse(&p->max_lifetime, v, 1,
+	if ((rc = config_duration_parse(&p->max_lifetime, v, 1,
 	    LEAF_PROFILE_MAX_LIFETIME, what)) != CA_OK)
 		goto out;
 
@@ -269,7 +216,7 @@ leaf_profile_load(struct leaf_profile **out, const struct config *c,
 	if (v != NULL) {
 		snprintf(what, sizeof(what), "%s: [%s] default_lifetime",
 		    config_path(c), section);
-		if ((rc = leaf_duration_parse(&p->default_lifetime, v, 1,
+		if ((rc = config_duration_parse(&p->default_lifetime, v, 1,
 		    p->max_lifetime, what)) != CA_OK)
 			goto out;
 	}
@@ -290,7 +237,7 @@ leaf_profile_load(struct leaf_profile **out, const struct config *c,
 		goto out;
 	snprintf(what, sizeof(what), "%s: [%s] backdate", config_path(c),
 	    section);
-	if ((rc = leaf_duration_parse(&p->backdate, v, 0,
+	if ((rc = config_duration_parse(&p->backdate, v, 0,
 	    LEAF_PROFILE_MAX_BACKDATE, what)) != CA_OK)
 		goto out;
 

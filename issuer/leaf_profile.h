@@ -92,13 +92,4 @@ int leaf_profile_load(struct leaf_profile **out, const struct config *c,
 /* leaf_profile_free releases a profile; leaf_profile_free(NULL) is a no-op. */
 void leaf_profile_free(struct leaf_profile *p);
 
-/*
- * leaf_duration_parse parses a duration: decimal seconds, or a number
- * followed by s, m, h or d ("86400", "90m", "24h", "7d"). The value must be
- * in [min, max]. what names the setting in messages. CA_ERR_CONFIG
- * otherwise.
- */
-int leaf_duration_parse(int64_t *out, const char *s, int64_t min,
-    int64_t max, const char *what) __attribute__((warn_unused_result));
-
 #endif /* LEAF_PROFILE_H */

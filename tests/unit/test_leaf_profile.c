@@ -91,39 +91,39 @@ test_duration(void)
 {
 	int64_t v;
 
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "86400", 1, 1000000, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "86400", 1, 1000000, "t"),
 	    CA_OK);
 	CU_ASSERT_EQUAL(v, 86400);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "90m", 1, 1000000, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "90m", 1, 1000000, "t"),
 	    CA_OK);
 	CU_ASSERT_EQUAL(v, 5400);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "24h", 1, 1000000, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "24h", 1, 1000000, "t"),
 	    CA_OK);
 	CU_ASSERT_EQUAL(v, 86400);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "7d", 1, 1000000, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "7d", 1, 1000000, "t"),
 	    CA_OK);
 	CU_ASSERT_EQUAL(v, 604800);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "30s", 1, 1000000, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "30s", 1, 1000000, "t"),
 	    CA_OK);
 	CU_ASSERT_EQUAL(v, 30);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "", 1, 100, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "", 1, 100, "t"),
 	    CA_ERR_CONFIG);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "-5", 1, 100, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "-5", 1, 100, "t"),
 	    CA_ERR_CONFIG);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "1h2", 1, 100000, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "1h2", 1, 100000, "t"),
 	    CA_ERR_CONFIG);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "5 h", 1, 100000, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "5 h", 1, 100000, "t"),
 	    CA_ERR_CONFIG);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "24x", 1, 100000, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "24x", 1, 100000, "t"),
 	    CA_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "t: \"24x\""));
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "0", 1, 100, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "0", 1, 100, "t"),
 	    CA_ERR_CONFIG);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "99999999999999999999d", 1,
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "99999999999999999999d", 1,
 	    100, "t"), CA_ERR_CONFIG);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "9223372036854775807d", 1,
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "9223372036854775807d", 1,
 	    100, "t"), CA_ERR_CONFIG);
-	CU_ASSERT_EQUAL(leaf_duration_parse(&v, "2d", 1, 86400, "t"),
+	CU_ASSERT_EQUAL(config_duration_parse(&v, "2d", 1, 86400, "t"),
 	    CA_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "out of range"));
 }
