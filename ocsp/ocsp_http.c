@@ -1,45 +1,47 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * ocsp_http: carapace-ocsp's HTTP side, on nng's HTTP server.
+ * ocsp_http: carapace-ocsp's HTTP side, over our own HTTP/1.1 server
+ * (http_server.c, parser in http_parse.c; nng 1.5.2's HTTP server was
+ * dropped for its heap overrun on paths that end in a %XX escape).
  *
- * Handlers:
+ * Routes:
  *   POST /            an application/ocsp-request body (RFC 6960 A.1)
  *   POST <path>       the same, at the configured path
- *   GET  /...         tree handler: /<base64> and <path>/<base64>, the
- *                     RFC 5019 2.1 GET form
- * nng hands the raw URI over: the request part is percent-decoded here and
- * then base64-decoded by libsodium (standard alphabet, with or without
+ *   GET  /<base64>    and <path>/<base64>: the RFC 5019 2.1 GET form
+ *   anything else     404 (other methods: 405 from the server)
+ * The server hands the raw request target over: the request part is
+ * percent-decoded here (a truncated or non-hex escape is malformedRequest)
+ * and then base64-decoded by libsodium (standard alphabet, with or without
  * padding; the URL-safe alphabet is accepted as well).
  *
- * nng refuses bodies over OCSP_HTTP_BODY_MAX with HTTP 400; anything up to
- * that reaches ocsp_respond, which answers malformedRequest above the
- * configured max_request. Every answer that is not an HTTP-level refusal is
- * an OCSPResponse with status 200 and Content-Type
- * application/ocsp-response. Signed responses carry the RFC 5019 6.2
- * caching headers: Last-Modified (thisUpdate), Expires (nextUpdate),
- * Cache-Control max-age (at most the configured max_age and never past
- * nextUpdate) and an ETag (a hash of the response).
+ * The server refuses a Content-Length over the configured max_request with
+ * HTTP 413 (whose body is a malformedRequest OCSPResponse) before reading
+ * the body. Every other answer that is not an HTTP-level refusal is an
+ * OCSPResponse with status 200 and Content-Type application/ocsp-response.
+ * Signed responses carry the RFC 5019 6.2 caching headers: Last-Modified
+ * (thisUpdate), Expires (nextUpdate), Cache-Control max-age (at most the
+ * configured max_age and never past nextUpdate) and an ETag (a hash of
+ * the response).
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/log.h"
+#include "ocsp/http_server.h"
 #include "ocsp/ocsp_responder.h"
 
 struct ocsp_http {
-	nng_http_server *srv;
-	nng_url *url;
+	struct http_server *srv;
 	struct ocsp_responder *r;
 	char *path;		/* NULL or "/ocsp" */
-	long max_age;
+	_Atomic long max_age;
 };
 
 static int
@@ -126,165 +128,155 @@ ocsp_http_get_decode(uint8_t **out, size_t *out_len, const char *s,
 	return rc;
 }
 
-static void
-send_reply(nng_aio *aio, const struct ocsp_http *h,
-    const struct ocsp_reply *rep)
+/*
+ * reply_fill moves rep's DER into res with the OCSP headers; rep keeps
+ * nothing to free but is cleared by the caller all the same.
+ */
+static int
+reply_fill(struct http_response *res, struct ocsp_http *h,
+    struct ocsp_reply *rep)
 {
-	nng_http_res *res = NULL;
-	char cc[96];
-	long age;
+	long age, max_age = atomic_load(&h->max_age);
 	time_t now = time(NULL);
-	int rv;
+	int n;
 
-	if ((rv = nng_http_res_alloc(&res)) != 0)
-		goto fail;
-	if ((rv = nng_http_res_set_header(res, "Content-Type",
-	    "application/ocsp-response")) != 0 ||
-	    (rv = nng_http_res_copy_data(res, rep->der, rep->len)) != 0)
-		goto fail;
+	res->status = 200;
+	res->content_type = "application/ocsp-response";
 	if (rep->cacheable) {
 		age = (long)(rep->next_update - now);
-		if (age > h->max_age)
-			age = h->max_age;
+		if (age > max_age)
+			age = max_age;
 		if (age < 0)
 			age = 0;
-		snprintf(cc, sizeof(cc), "max-age=%ld, public, no-transform, "
-		    "must-revalidate", age);
-		if ((rv = nng_http_res_set_header(res, "Cache-Control", cc))
-		    != 0 ||
-		    (rv = nng_http_res_set_header(res, "Last-Modified",
-		    rep->last_modified)) != 0 ||
-		    (rv = nng_http_res_set_header(res, "Expires",
-		    rep->expires)) != 0 ||
-		    (rv = nng_http_res_set_header(res, "ETag", rep->etag)) != 0)
-			goto fail;
-	} else if ((rv = nng_http_res_set_header(res, "Cache-Control",
-	    "no-cache, no-store")) != 0)
-		goto fail;
-	nng_aio_set_output(aio, 0, res);
-	nng_aio_finish(aio, 0);
-	return;
- fail:
-	nng_http_res_free(res);
-	nng_aio_finish(aio, rv);
-}
-
-static void
-answer(nng_aio *aio, struct ocsp_http *h, const uint8_t *der, size_t len)
-{
-	struct ocsp_reply rep;
-
-	if (ocsp_respond(h->r, &rep, der, len) != CA_OK) {
-		nng_aio_finish(aio, NNG_ENOMEM);
-		return;
-	}
-	send_reply(aio, h, &rep);
-	ocsp_reply_clear(&rep);
-}
-
-static void
-post_cb(nng_aio *aio)
-{
-	nng_http_req *req = nng_aio_get_input(aio, 0);
-	nng_http_handler *hd = nng_aio_get_input(aio, 1);
-	struct ocsp_http *h = nng_http_handler_get_data(hd);
-	void *body = NULL;
-	size_t len = 0;
-
-	nng_http_req_get_data(req, &body, &len);
-	answer(aio, h, body, len);
-}
-
-static void
-get_cb(nng_aio *aio)
-{
-	nng_http_req *req = nng_aio_get_input(aio, 0);
-	nng_http_handler *hd = nng_aio_get_input(aio, 1);
-	struct ocsp_http *h = nng_http_handler_get_data(hd);
-	const char *uri = nng_http_req_get_uri(req);
-	struct ocsp_reply rep;
-	uint8_t *der = NULL;
-	size_t plen, len;
-
-	if (h->path != NULL) {
-		plen = strlen(h->path);
-		if (strncmp(uri, h->path, plen) == 0 && uri[plen] == '/')
-			uri += plen;
-	}
-	if (uri[0] == '/')
-		uri++;
-	if (ocsp_http_get_decode(&der, &len, uri,
-	    (size_t)h->r->max_request) != CA_OK) {
-		if (ocsp_respond_error(&rep,
-		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST) != CA_OK) {
-			nng_aio_finish(aio, NNG_ENOMEM);
-			return;
-		}
-		send_reply(aio, h, &rep);
-		ocsp_reply_clear(&rep);
-		return;
-	}
-	answer(aio, h, der, len);
-	free(der);
+		n = snprintf(res->headers, sizeof(res->headers),
+		    "Cache-Control: max-age=%ld, public, no-transform, "
+		    "must-revalidate\r\nLast-Modified: %s\r\n"
+		    "Expires: %s\r\nETag: %s\r\n", age, rep->last_modified,
+		    rep->expires, rep->etag);
+	} else
+		n = snprintf(res->headers, sizeof(res->headers),
+		    "Cache-Control: no-cache, no-store\r\n");
+	if (n < 0 || (size_t)n >= sizeof(res->headers))
+		return -1;
+	res->body = rep->der;
+	res->body_len = rep->len;
+	rep->der = NULL;
+	return 0;
 }
 
 static int
-add_handler(struct ocsp_http *h, const char *path, const char *method,
-    int tree, void (*cb)(nng_aio *))
+answer_error(struct http_response *res, struct ocsp_http *h, int status)
 {
-	nng_http_handler *hd = NULL;
-	int rv;
+	struct ocsp_reply rep;
+	int rc;
 
-	if ((rv = nng_http_handler_alloc(&hd, path, cb)) != 0 ||
-	    (rv = nng_http_handler_set_method(hd, method)) != 0 ||
-	    (rv = nng_http_handler_set_data(hd, h, NULL)) != 0 ||
-	    (tree && (rv = nng_http_handler_set_tree(hd)) != 0) ||
-	    (rv = nng_http_handler_collect_body(hd, true,
-	    strcmp(method, "POST") == 0 ? OCSP_HTTP_BODY_MAX : 0)) != 0 ||
-	    (rv = nng_http_server_add_handler(h->srv, hd)) != 0) {
-		if (hd != NULL)
-			nng_http_handler_free(hd);
-		return ca_error(CA_ERR_INTERNAL, "HTTP handler %s %s: %s",
-		    method, path, nng_strerror(rv));
+	if (ocsp_respond_error(&rep, status) != CA_OK)
+		return -1;
+	rc = reply_fill(res, h, &rep);
+	ocsp_reply_clear(&rep);
+	return rc;
+}
+
+static int
+answer(struct http_response *res, struct ocsp_http *h, const uint8_t *der,
+    size_t len)
+{
+	struct ocsp_reply rep;
+	int rc;
+
+	if (ocsp_respond(h->r, &rep, der, len) != CA_OK)
+		return -1;
+	rc = reply_fill(res, h, &rep);
+	ocsp_reply_clear(&rep);
+	return rc;
+}
+
+static int
+answer_get(struct http_response *res, struct ocsp_http *h,
+    const struct http_request *req)
+{
+	char uri[HTTP_HEADER_MAX + 1];
+	const char *u = uri;
+	uint8_t *der = NULL;
+	size_t plen, len;
+	int rc;
+
+	/* The parser allows only visible ASCII in a target: no NUL. */
+	if (req->target_len >= sizeof(uri))
+		return answer_error(res, h,
+		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	memcpy(uri, req->target, req->target_len);
+	uri[req->target_len] = '\0';
+	if (h->path != NULL) {
+		plen = strlen(h->path);
+		if (strncmp(u, h->path, plen) == 0 && u[plen] == '/')
+			u += plen;
 	}
-	return CA_OK;
+	if (u[0] == '/')
+		u++;
+	if (ocsp_http_get_decode(&der, &len, u,
+	    (size_t)h->r->max_request) != CA_OK)
+		return answer_error(res, h,
+		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	rc = answer(res, h, der, len);
+	free(der);
+	return rc;
+}
+
+/* handle: the http_handler_fn of carapace-ocsp. */
+static int
+handle(void *arg, struct http_response *res, const struct http_request *req)
+{
+	struct ocsp_http *h = arg;
+	size_t plen;
+
+	if (req == NULL)	/* 413: over max_request */
+		return answer_error(res, h,
+		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	if (req->method == HTTP_METHOD_GET)
+		return answer_get(res, h, req);
+	/* POST: the path without its query. */
+	plen = 0;
+	while (plen < req->target_len && req->target[plen] != '?')
+		plen++;
+	if ((plen == 1 && req->target[0] == '/') || (h->path != NULL &&
+	    plen == strlen(h->path) &&
+	    memcmp(req->target, h->path, plen) == 0))
+		return answer(res, h, req->body, req->body_len);
+	res->status = 404;
+	res->content_type = "text/plain";
+	if ((res->body = malloc(32)) == NULL)
+		return -1;
+	res->body_len = (size_t)snprintf((char *)res->body, 32,
+	    "404 no OCSP here\n");
+	return 0;
 }
 
 int
 ocsp_http_start(struct ocsp_http **out, struct ocsp_responder *r,
     const char *url, const char *path)
 {
+	struct http_server_config sc;
 	struct ocsp_http *h;
-	int rv, rc = CA_ERR_INTERNAL;
+	int rc = CA_ERR_INTERNAL;
 
 	*out = NULL;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return ca_error(CA_ERR_NOMEM, "out of memory");
 	h->r = r;
-	h->max_age = 60;
+	atomic_init(&h->max_age, 60);
 	if (path != NULL && (h->path = strdup(path)) == NULL) {
 		rc = ca_error(CA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rv = nng_url_parse(&h->url, url)) != 0) {
-		rc = ca_error(CA_ERR_CONFIG, "%s: %s", url, nng_strerror(rv));
+	memset(&sc, 0, sizeof(sc));
+	sc.listen = url;
+	sc.max_body = r->max_request > 0 ? (uint64_t)r->max_request :
+	    OCSP_MAX_REQUEST_DEF;
+	sc.handler = handle;
+	sc.arg = h;
+	if ((rc = http_server_start(&h->srv, &sc)) != CA_OK)
 		goto out;
-	}
-	if ((rv = nng_http_server_hold(&h->srv, h->url)) != 0) {
-		rc = ca_error(CA_ERR_IO, "%s: %s", url, nng_strerror(rv));
-		goto out;
-	}
-	if ((rc = add_handler(h, "/", "POST", 0, post_cb)) != CA_OK ||
-	    (rc = add_handler(h, "/", "GET", 1, get_cb)) != CA_OK)
-		goto out;
-	if (h->path != NULL &&
-	    (rc = add_handler(h, h->path, "POST", 0, post_cb)) != CA_OK)
-		goto out;
-	if ((rv = nng_http_server_start(h->srv)) != 0) {
-		rc = ca_error(CA_ERR_IO, "%s: cannot listen: %s", url,
-		    nng_strerror(rv));
-		goto out;
-	}
 	*out = h;
 	h = NULL;
 	rc = CA_OK;
@@ -296,7 +288,7 @@ ocsp_http_start(struct ocsp_http **out, struct ocsp_responder *r,
 void
 ocsp_http_set_max_age(struct ocsp_http *h, long max_age)
 {
-	h->max_age = max_age;
+	atomic_store(&h->max_age, max_age);
 }
 
 void
@@ -304,12 +296,7 @@ ocsp_http_stop(struct ocsp_http *h)
 {
 	if (h == NULL)
 		return;
-	if (h->srv != NULL) {
-		nng_http_server_stop(h->srv);
-		nng_http_server_release(h->srv);
-	}
-	if (h->url != NULL)
-		nng_url_free(h->url);
+	http_server_stop(h->srv);
 	free(h->path);
 	free(h);
 }

@@ -109,7 +109,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
-	/* Every thread (nng's, ours) inherits this mask; main sigwaits. */
+	/* Every thread we start inherits this mask; main sigwaits. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

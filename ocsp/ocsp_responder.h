@@ -13,7 +13,8 @@
  *   ocsp_cache.c    pre-signed responses keyed by the request's CertID DER
  *   ocsp_watch.c    the log watcher (PRAGMA data_version, events table) and
  *                   the refresher that re-signs responses before expiry
- *   ocsp_http.c     the nng HTTP server: POST and the RFC 5019 GET form
+ *   ocsp_http.c     HTTP on our own HTTP/1.1 server (http_server.c,
+ *                   http_parse.c): POST and the RFC 5019 GET form
  *
  * Functions return CA_OK or a ca_err code with ca_error() detail, except
  * where a comment says otherwise. Nothing here prints except ocsp_main.c
@@ -40,8 +41,6 @@ struct config;
 #define OCSP_MAX_ISSUERS	16
 #define OCSP_MAX_REQUEST_DEF	8192	/* bytes of DER in one request */
 #define OCSP_MAX_REQUEST_MAX	65536
-/* nng is told to refuse (HTTP 400) bodies larger than this. */
-#define OCSP_HTTP_BODY_MAX	(OCSP_MAX_REQUEST_MAX + 1024)
 #define OCSP_ETAG_LEN		34	/* '"' + 32 hex + '"' */
 #define OCSP_HTTP_DATE_LEN	32
 
@@ -60,7 +59,7 @@ struct ocsp_issuer_config {
 };
 
 struct ocsp_config {
-	char *listen;		/* nng URL, http://127.0.0.1:8080 */
+	char *listen;		/* http://HOST:PORT, e.g. http://127.0.0.1:8080 */
 	char *path;		/* extra path, "/ocsp"; NULL: only "/" */
 	char *log_path;		/* the issuance log */
 	char *module;		/* PKCS#11 module */

@@ -102,11 +102,12 @@ ocsp_start() {
 		tries=$((tries + 1))
 		PORT=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 10000 + 20000 ))
 		ocsp_config "$T/ocsp.cnf" "$@"
+		rm -f "$T/ocsp.log"	# an earlier run's "listening on" must not count
 		"$OCSP" -d -c "$T/ocsp.cnf" >"$T/ocsp.log" 2>&1 &
 		OCSP_PID=$!
 		i=0
 		while [ $i -lt 100 ]; do
-			if grep -q "listening on" "$T/ocsp.log"; then
+			if grep -q "listening on" "$T/ocsp.log" 2>/dev/null; then
 				return 0
 			fi
 			kill -0 "$OCSP_PID" 2>/dev/null || break
@@ -162,11 +163,9 @@ q() {
 	    "$@" >"$T/q.out" 2>&1 || true
 }
 
-# urlenc: percent-encode base64's + and / read on stdin, except as the
-# last character, and drop the "=" padding. A path must not END in a %XX
-# escape: nng 1.5.2's HTTP server then overruns its copy of the path
-# (http_uri_canonify) before any handler runs; see docs/revocation.md.
-# carapace-ocsp decodes base64 with or without padding.
+# urlenc: percent-encode base64's + / and = read on stdin (RFC 5019 2.1),
+# so that the "=" padding is sent as %3D. carapace-ocsp decodes base64
+# with or without padding.
 urlenc() {
-	perl -pe 's/=//g; s/([+\/])(?=.)/sprintf("%%%02X", ord($1))/ge'
+	perl -pe 's/([+\/=])/sprintf("%%%02X", ord($1))/ge'
 }

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_http_parse: carapace-ocsp's HTTP request parser (ocsp/
+ * http_parse.c): whole, partial and pipelined requests, keep-alive rules,
+ * the header and body caps, and every refusal with its status (bad
+ * request lines, bare CR, NUL, obs-fold, Content-Length smuggling,
+ * Transfer-Encoding, missing Host, other methods and versions).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocsp/http_parse.h"
+#include "unit.h"
+
+/* LIT: a string literal and its length, NUL bytes included. */
+#define LIT(s)	(s), sizeof(s) - 1
+
+static struct http_request req;
+
+static enum http_parse_result
+parse_n(const char *s, size_t n, uint64_t max_body)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+	enum http_parse_result pr;
+
+	CU_ASSERT_FATAL(copy != NULL);
+	memcpy(copy, s, n);
+	pr = http_parse_request(&req, copy, n, max_body);
+	/* Pointers into copy are not used after this. */
+	if (pr == HTTP_PARSE_OK) {
+		req.target = (const uint8_t *)s + (req.target - copy);
+		if (req.body != NULL)
+			req.body = (const uint8_t *)s + (req.body - copy);
+	}
+	free(copy);
+	return pr;
+}
+
+static enum http_parse_result
+parse(const char *s)
+{
+	return parse_n(s, strlen(s), 1024);
+}
+
+/* refused: s is refused with status. */
+static int
+refused(const char *s, int status)
+{
+	return parse(s) == HTTP_PARSE_ERROR && req.status == status;
+}
+
+static void
+test_get(void)
+{
+	const char *s = "GET /ocsp/MEow%3D HTTP/1.1\r\nHost: x\r\n\r\n";
+
+	CU_ASSERT(parse(s) == HTTP_PARSE_OK);
+	CU_ASSERT(req.method == HTTP_METHOD_GET && req.minor == 1);
+	CU_ASSERT(req.target_len == 13 &&
+	    memcmp(req.target, "/ocsp/MEow%3D", 13) == 0);
+	CU_ASSERT(req.keep_alive == 1);
+	CU_ASSERT(req.consumed == strlen(s) && req.body_len == 0);
+	/* LF only, HTTP/1.0: closes unless asked to keep alive. */
+	CU_ASSERT(parse("GET /a HTTP/1.0\n\n") == HTTP_PARSE_OK);
+	CU_ASSERT(req.minor == 0 && req.keep_alive == 0);
+	CU_ASSERT(parse("GET /a HTTP/1.0\nConnection: Keep-Alive\n\n") ==
+	    HTTP_PARSE_OK && req.keep_alive == 1);
+	CU_ASSERT(parse("GET /a HTTP/1.1\r\nHost: x\r\nConnection: foo, "
+	    "close\r\n\r\n") == HTTP_PARSE_OK && req.keep_alive == 0);
+	/* Empty lines before a request are skipped. */
+	CU_ASSERT(parse("\r\n\nGET / HTTP/1.1\r\nHost: x\r\n\r\n") ==
+	    HTTP_PARSE_OK && req.target_len == 1);
+}
+
+static void
+test_post(void)
+{
+	const char *s = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+	    "Content-Type: application/ocsp-request\r\n\r\nABCDE";
+	size_t n;
+
+	CU_ASSERT(parse(s) == HTTP_PARSE_OK);
+	CU_ASSERT(req.method == HTTP_METHOD_POST);
+	CU_ASSERT(req.body_len == 5 && memcmp(req.body, "ABCDE", 5) == 0);
+	CU_ASSERT(req.consumed == strlen(s));
+	/* Every prefix wants more; the header is done once it is whole. */
+	for (n = 0; n < strlen(s); n++) {
+		CU_ASSERT(parse_n(s, n, 1024) == HTTP_PARSE_MORE);
+		CU_ASSERT(req.header_done == (n >= strlen(s) - 5));
+	}
+	/* Same Content-Length twice is one value. */
+	CU_ASSERT(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+	    "content-length: 1\r\n\r\nZ") == HTTP_PARSE_OK);
+	CU_ASSERT(parse("POST / HTTP/1.1\r\nHost: x\r\nExpect: "
+	    "100-continue\r\nContent-Length: 9\r\n\r\n") ==
+	    HTTP_PARSE_MORE && req.expect_continue && req.header_done);
+}
+
+static void
+test_pipelined(void)
+{
+	const char *s = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+	    "\r\nABPOST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+	    "\r\nC";
+	size_t first;
+
+	CU_ASSERT_FATAL(parse(s) == HTTP_PARSE_OK);
+	first = req.consumed;
+	CU_ASSERT(memcmp(req.body, "AB", 2) == 0);
+	CU_ASSERT(parse(s + first) == HTTP_PARSE_OK);
+	CU_ASSERT(req.target_len == 5 && req.body_len == 1);
+	CU_ASSERT(first + req.consumed == strlen(s));
+}
+
+static void
+test_caps(void)
+{
+	char *big;
+	size_t n, i;
+
+	CU_ASSERT_FATAL((big = malloc(2 * HTTP_HEADER_MAX)) != NULL);
+	/* A header block of exactly HTTP_HEADER_MAX bytes is fine. */
+	n = (size_t)snprintf(big, 2 * HTTP_HEADER_MAX,
+	    "GET / HTTP/1.1\r\nHost: x\r\nX: ");
+	memset(big + n, 'a', HTTP_HEADER_MAX - n - 4);
+	memcpy(big + HTTP_HEADER_MAX - 4, "\r\n\r\n", 4);
+	CU_ASSERT(parse_n(big, HTTP_HEADER_MAX, 0) == HTTP_PARSE_OK);
+	/* One byte more is 431, and so is a never-ending header. */
+	memset(big + n, 'a', HTTP_HEADER_MAX - n - 3);
+	memcpy(big + HTTP_HEADER_MAX - 3, "\r\n\r\n", 4);
+	CU_ASSERT(parse_n(big, HTTP_HEADER_MAX + 1, 0) == HTTP_PARSE_ERROR &&
+	    req.status == 431);
+	memset(big, 'G', 2 * HTTP_HEADER_MAX);
+	CU_ASSERT(parse_n(big, HTTP_HEADER_MAX - 1, 0) == HTTP_PARSE_MORE);
+	CU_ASSERT(parse_n(big, HTTP_HEADER_MAX, 0) == HTTP_PARSE_ERROR &&
+	    req.status == 431);
+	/* 64 headers are fine, 65 are 431. */
+	n = (size_t)snprintf(big, 2 * HTTP_HEADER_MAX, "GET / HTTP/1.1\r\n"
+	    "Host: x\r\n");
+	for (i = 1; i < HTTP_HEADERS_MAX; i++)
+		n += (size_t)snprintf(big + n, 2 * HTTP_HEADER_MAX - n,
+		    "X%zu: y\r\n", i);
+	memcpy(big + n, "\r\n", 3);
+	CU_ASSERT(parse(big) == HTTP_PARSE_OK);
+	memcpy(big + n, "Z: z\r\n\r\n", 9);
+	CU_ASSERT(refused(big, 431));
+	free(big);
+	/* Body over the cap: 413 at once, before the body. */
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
+	    "1025\r\n\r\n", 413));
+	CU_ASSERT(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
+	    "1024\r\n\r\n") == HTTP_PARSE_MORE);
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
+	    "99999999999999999999999999\r\n\r\n", 413));
+}
+
+static void
+test_refused(void)
+{
+	CU_ASSERT(refused("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", 405));
+	CU_ASSERT(refused("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", 405));
+	CU_ASSERT(refused("GET / HTTP/2.0\r\n\r\n", 505));
+	CU_ASSERT(refused("GET / HTTP/1.2\r\n\r\n", 505));
+	CU_ASSERT(refused("GET / HTTP/1.10\r\n\r\n", 400));
+	CU_ASSERT(refused("GET /\r\n\r\n", 400));
+	CU_ASSERT(refused("GET  / HTTP/1.1\r\n\r\n", 400));
+	CU_ASSERT(refused("GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400));
+	CU_ASSERT(refused("GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400));
+	CU_ASSERT(refused("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", 400));
+	CU_ASSERT(refused("GET /\x80 HTTP/1.1\r\nHost: x\r\n\r\n", 400));
+	CU_ASSERT(refused("GET / HTTP/1.1\rHost: x\r\n\r\n", 400));
+	CU_ASSERT(parse_n(LIT("GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n"), 0) ==
+	    HTTP_PARSE_ERROR && req.status == 400);
+	CU_ASSERT(parse_n(LIT("GET / HTTP/1.1\r\nHost: \0\r\n\r\n"), 0) ==
+	    HTTP_PARSE_ERROR && req.status == 400);
+	CU_ASSERT(refused("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400));
+	CU_ASSERT(refused("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
+	    400));
+	CU_ASSERT(refused("GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400));
+	CU_ASSERT(refused("GET / HTTP/1.1\r\n\r\n", 400));	/* no Host */
+	CU_ASSERT(refused("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+	    400));
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\n\r\n", 411));
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+	    "Content-Length: 2\r\n\r\nab", 400));
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
+	    "-1\r\n\r\n", 400));
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
+	    "1, 1\r\n\r\nab", 400));
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
+	    "\r\n\r\n", 400));
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n1\r\nA\r\n0\r\n\r\n", 501));
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", 501));
+}
+
+static CU_TestInfo tests[] = {
+	{ "GET, keep-alive rules, LF only", test_get },
+	{ "POST, partial input, Expect", test_post },
+	{ "pipelined requests", test_pipelined },
+	{ "header and body caps", test_caps },
+	{ "refusals and their statuses", test_refused },
+	CU_TEST_INFO_NULL,
+};
+
+UNIT_MAIN("http_parse", tests)
