@@ -290,7 +290,7 @@ attest_iddoc_verify(struct iddoc_identity **out,
 		goto out;
 	if (v->audience != NULL && (f.audience == NULL ||
 	    strcmp(f.audience, v->audience) != 0)) {
-		rc = ca_error(CA_ERR_DENIED, "identity document for instance "
+		rc = ca_error(CA_ERR_VERIFY, "identity document for instance "
 		    "%s: meant for another issuer (audience is not \"%s\"); "
 		    "fetch a document for this issuer", f.instance,
 		    v->audience);

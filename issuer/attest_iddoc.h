@@ -135,7 +135,8 @@ size_t iddoc_keys_count(const struct iddoc_keys *k);
  * not NULL) the instance was not accepted before. On success *out is the
  * identity, freed by the caller with iddoc_identity_free. Errors:
  * CA_ERR_INVALID (malformed), CA_ERR_NOT_FOUND (unknown key id),
- * CA_ERR_VERIFY (signature), CA_ERR_EXPIRED (stale or from the future),
+ * CA_ERR_VERIFY (signature, or meant for another audience),
+ * CA_ERR_EXPIRED (stale or from the future),
  * CA_ERR_DENIED (instance seen), each with a message saying what to do.
  */
 int attest_iddoc_verify(struct iddoc_identity **out,

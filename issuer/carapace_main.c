@@ -4,6 +4,8 @@
  * (carapace(1)). main() only finds the subcommand, parses its options and
  * hands them to client_request.c (request, renew) or client_ops.c (the
  * operator commands). A join token is never taken from the command line.
+ * `request` takes exactly one attestation: a join token or a signed
+ * identity document.
  */
 #include "config.h"
 
@@ -24,7 +26,8 @@ enum {
 	OPT_CA = 256, OPT_TIMEOUT, OPT_TOKEN_FILE, OPT_TOKEN_ENV, OPT_CN,
 	OPT_PROFILE, OPT_LIFETIME, OPT_KEY, OPT_KEY_TYPE, OPT_KEY_OUT,
 	OPT_CERT_OUT, OPT_CHAIN_OUT, OPT_CERT, OPT_CHAIN, OPT_NEW_KEY,
-	OPT_IDENTITY, OPT_TTL, OPT_REASON, OPT_STATUS, OPT_LOG,
+	OPT_IDENTITY, OPT_TTL, OPT_REASON, OPT_STATUS, OPT_LOG, OPT_IDDOC,
+	OPT_IDDOC_SIG, OPT_IDDOC_KEY_ID,
 };
 
 /* Which options a subcommand takes (bits). */
@@ -51,6 +54,7 @@ enum {
 #define O_REASON	0x00100000u
 #define O_STATUS	0x00200000u
 #define O_LOG		0x00400000u
+#define O_IDDOC		0x00800000u
 
 #define O_CLIENT	(O_SERVER | O_CA | O_TIMEOUT)
 #define O_OPERATOR	(O_SOCKET | O_TIMEOUT)
@@ -80,6 +84,9 @@ static const struct option longopts[] = {
 	{ "reason", required_argument, NULL, OPT_REASON },
 	{ "status", required_argument, NULL, OPT_STATUS },
 	{ "log", required_argument, NULL, OPT_LOG },
+	{ "iddoc", required_argument, NULL, OPT_IDDOC },
+	{ "iddoc-sig", required_argument, NULL, OPT_IDDOC_SIG },
+	{ "iddoc-key-id", required_argument, NULL, OPT_IDDOC_KEY_ID },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -108,20 +115,28 @@ static const char common_operator[] =
 "      --timeout SECS   wait this long for an answer (default 30)\n";
 
 static const struct cmd cmds[] = {
-	{ CMD_REQUEST, "request", NULL, O_CLIENT | O_TOKEN | O_NAME | O_CN |
-	    O_LIFETIME | O_KEY | O_KEY_TYPE | O_KEY_OUT | O_CERT_OUT |
+	{ CMD_REQUEST, "request", NULL, O_CLIENT | O_TOKEN | O_IDDOC | O_NAME |
+	    O_CN | O_LIFETIME | O_KEY | O_KEY_TYPE | O_KEY_OUT | O_CERT_OUT |
 	    O_CHAIN_OUT, 0,
-"usage: carapace request -s URL (--token-file FILE | --token-env NAME)\n"
+"usage: carapace request -s URL (--token-file FILE | --token-env NAME |\n"
+"           --iddoc FILE [--iddoc-sig FILE --iddoc-key-id ID])\n"
 "           --name DNS [--name DNS ...] [--cn CN] [--lifetime 24h]\n"
 "           [--key KEY.pem | --key-type TYPE --key-out KEY.pem]\n"
 "           --cert-out CERT.pem [--chain-out CHAIN.pem]\n"
 "\n"
-"Gets a certificate with a join token. The key pair is generated here and\n"
+"Gets a certificate with a join token or with an identity document that\n"
+"the platform signed (give exactly one). The key pair is generated here and\n"
 "never leaves this machine; only the CSR is sent. Nothing is written unless\n"
 "the certificate is issued; no output file may exist beforehand.\n"
 "\n"
 "  --token-file FILE    the join token (cpt1...) the operator gave you\n"
 "  --token-env NAME     ... or the environment variable that holds it\n"
+"  --iddoc FILE         the platform's identity document: a DER IdentityDoc\n"
+"                       (document, key id and signature together), or with\n"
+"                       the next two options the DER PlatformDocument alone;\n"
+"                       DER or base64\n"
+"  --iddoc-sig FILE     its Ed25519 signature: 64 bytes, base64 or hex\n"
+"  --iddoc-key-id ID    the id of the platform key that signed it\n"
 "  -n, --name DNS       a DNS name for the certificate (repeatable)\n"
 "  --cn CN              the subject common name (default: the first name)\n"
 "  --lifetime DUR       ask for a shorter lifetime: 90s, 30m, 24h, 7d\n"
@@ -253,6 +268,8 @@ opt_bit(int ch)
 	case OPT_REASON: return O_REASON;
 	case OPT_STATUS: return O_STATUS;
 	case OPT_LOG: return O_LOG;
+	case OPT_IDDOC: case OPT_IDDOC_SIG: case OPT_IDDOC_KEY_ID:
+		return O_IDDOC;
 	default: return 0;
 	}
 }
@@ -279,6 +296,44 @@ timeout_parse(int *out, const char *s)
 		return -1;
 	*out = (int)v;
 	return 0;
+}
+
+/*
+ * `request` takes exactly one attestation: a join token (--token-file or
+ * --token-env) or an identity document (--iddoc, and --iddoc-sig with
+ * --iddoc-key-id unless the file holds all three).
+ */
+static int
+request_attestation_check(const struct cmd *c,
+    const struct client_request_opts *rq)
+{
+	int token = rq->token_file != NULL || rq->token_env != NULL;
+
+	if (rq->iddoc == NULL && (rq->iddoc_sig != NULL ||
+	    rq->iddoc_key_id != NULL))
+		return usage_err(c, "--iddoc-sig and --iddoc-key-id go with "
+		    "--iddoc FILE, the identity document", NULL);
+	if (token && rq->iddoc != NULL)
+		return usage_err(c, "give one attestation: a join token "
+		    "(--token-file, --token-env) or an identity document "
+		    "(--iddoc), not both", NULL);
+	if (rq->iddoc != NULL) {
+		if ((rq->iddoc_sig == NULL) != (rq->iddoc_key_id == NULL))
+			return usage_err(c, "--iddoc-sig FILE and "
+			    "--iddoc-key-id ID go together (leave both out "
+			    "when --iddoc is an IdentityDoc holding them)",
+			    NULL);
+		return CLIENT_EXIT_OK;
+	}
+	if (!token)
+		return usage_err(c, "give an attestation: the join token with "
+		    "--token-file FILE or --token-env NAME (never on the "
+		    "command line), or an identity document with --iddoc "
+		    "FILE", NULL);
+	if (rq->token_file != NULL && rq->token_env != NULL)
+		return usage_err(c, "give the join token with either "
+		    "--token-file FILE or --token-env NAME, not both", NULL);
+	return CLIENT_EXIT_OK;
 }
 
 static int
@@ -341,6 +396,15 @@ run(const struct cmd *c, int argc, char *argv[])
 			break;
 		case OPT_TOKEN_ENV:
 			rq.token_env = optarg;
+			break;
+		case OPT_IDDOC:
+			rq.iddoc = optarg;
+			break;
+		case OPT_IDDOC_SIG:
+			rq.iddoc_sig = optarg;
+			break;
+		case OPT_IDDOC_KEY_ID:
+			rq.iddoc_key_id = optarg;
 			break;
 		case 'n':
 			if (nnames >= PROTOCOL_MAX_NAMES)
@@ -431,10 +495,9 @@ run(const struct cmd *c, int argc, char *argv[])
 			return usage_err(c, "--cert-out FILE is required",
 			    NULL);
 		if (c->id == CMD_REQUEST) {
-			if ((rq.token_file == NULL) == (rq.token_env == NULL))
-				return usage_err(c, "give the join token with "
-				    "either --token-file FILE or --token-env "
-				    "NAME (never on the command line)", NULL);
+			if ((ret = request_attestation_check(c, &rq)) !=
+			    CLIENT_EXIT_OK)
+				return ret;
 			if (nnames == 0)
 				return usage_err(c, "give at least one --name",
 				    NULL);

@@ -159,6 +159,13 @@ struct client_request_opts {
 	struct client_conf conf;
 	const char *token_file;		/* request: the join token ... */
 	const char *token_env;		/* ... or the variable holding it */
+	const char *iddoc;		/* request: or an identity document:
+					 * a DER (or base64) PlatformDocument
+					 * with iddoc_sig and iddoc_key_id, or
+					 * an IdentityDoc holding all three */
+	const char *iddoc_sig;		/* its Ed25519 signature: 64 bytes,
+					 * or base64 or hex text */
+	const char *iddoc_key_id;	/* the platform key's id */
 	const char *names[PROTOCOL_MAX_NAMES];	/* DNS names */
 	size_t nnames;
 	const char *cn;			/* default: the first name */
@@ -175,9 +182,9 @@ struct client_request_opts {
 
 /*
  * client_request_run and client_renew_run carry out `carapace request`
- * (join token) and `carapace renew` (x509pop) and return a CLIENT_EXIT_*
- * status, having printed what went wrong. Nothing is written unless the
- * certificate was issued.
+ * (join token or identity document) and `carapace renew` (x509pop) and
+ * return a CLIENT_EXIT_* status, having printed what went wrong. Nothing is
+ * written unless the certificate was issued.
  */
 int client_request_run(const struct client_request_opts *o);
 int client_renew_run(const struct client_request_opts *o);

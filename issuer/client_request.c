@@ -7,6 +7,12 @@
  * a renewal with x509pop, signing the server's nonce and the CSR's hash
  * with the current certificate's key (docs/protocol.md).
  *
+ * A request can instead prove itself with a platform's signed identity
+ * document (iddoc_load): the PlatformDocument, its Ed25519 signature and
+ * the platform key's id, as files a platform agent wrote, or the three in
+ * one DER IdentityDoc. The client checks that they are well formed; only
+ * the issuer can check the signature, freshness and instance.
+ *
  * The outputs are checked before anything is sent (a token is not spent
  * for a file that cannot be written) and written only after the server
  * answered with a certificate that matches the key: key (0600), then
@@ -35,6 +41,8 @@
 #include "issuer/join_token.h"
 
 #define MAX_TOKEN_FILE	4096
+/* An IdentityDoc in base64 with line breaks, with room to spare. */
+#define MAX_IDDOC_FILE	(4 * PROTOCOL_MAX_DOCUMENT)
 
 int
 client_key_generate(EVP_PKEY **out, const char *type)
@@ -191,6 +199,214 @@ token_load(struct join_token_cred **out, const struct client_request_opts *o)
 	}
 	if (s != NULL)
 		sodium_free(s);
+	return rc;
+}
+
+/*
+ * Text to bytes: buf (len bytes, blanks around and line breaks ignored) is
+ * standard base64, with or without padding, or, when hex_ok, hex digits.
+ * *out is freed by the caller with free(). Returns CA_OK or CA_ERR_INVALID
+ * naming path and what.
+ */
+static int
+text_decode(uint8_t **out, size_t *out_len, const uint8_t *buf, size_t len,
+    int hex_ok, const char *path, const char *what)
+{
+	const char *t = (const char *)buf, *end;
+	uint8_t *bin = NULL;
+	size_t i, n, bin_len = 0;
+	int hex = hex_ok;
+
+	*out = NULL;
+	*out_len = 0;
+	while (len > 0 && isspace((unsigned char)t[len - 1]))
+		len--;
+	while (len > 0 && isspace((unsigned char)*t)) {
+		t++;
+		len--;
+	}
+	for (i = 0, n = 0; i < len; i++) {
+		if (!isprint((unsigned char)t[i]) && !isspace((unsigned char)t[i]))
+			return ca_error(CA_ERR_INVALID, "%s: %s: neither DER "
+			    "(a SEQUENCE) nor base64 text (byte %zu is "
+			    "0x%02x)", path, what, i, (unsigned char)t[i]);
+		if (!isspace((unsigned char)t[i])) {
+			n++;
+			if (!isxdigit((unsigned char)t[i]))
+				hex = 0;
+		}
+	}
+	if (n == 0)
+		return ca_error(CA_ERR_INVALID, "%s: %s: the file is empty",
+		    path, what);
+	if ((bin = malloc(n)) == NULL)
+		return ca_error(CA_ERR_NOMEM, "out of memory");
+	if (hex && n % 2 == 0) {
+		if (sodium_hex2bin(bin, n, t, len, " \t\r\n", &bin_len,
+		    &end) != 0 || end != t + len)
+			goto bad;
+	} else if ((sodium_base642bin(bin, n, t, len, " \t\r\n", &bin_len,
+	    &end, sodium_base64_VARIANT_ORIGINAL) != 0 || end != t + len) &&
+	    (sodium_base642bin(bin, n, t, len, " \t\r\n", &bin_len, &end,
+	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
+	    end != t + len))
+		goto bad;
+	*out = bin;
+	*out_len = bin_len;
+	return CA_OK;
+ bad:
+	free(bin);
+	return ca_error(CA_ERR_INVALID, "%s: %s: neither DER nor valid "
+	    "base64%s text", path, what, hex_ok ? " or hex" : "");
+}
+
+/*
+ * An IdentityDoc from DER: strict (no trailing bytes, re-encodes to the
+ * same bytes). Returns the object or NULL.
+ */
+static PROTO_IDENTITY_DOC *
+bundle_decode(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	unsigned char *re = NULL;
+	PROTO_IDENTITY_DOC *d;
+	int relen;
+
+	if (len == 0 || len > MAX_IDDOC_FILE)
+		return NULL;
+	if ((d = d2i_PROTO_IDENTITY_DOC(NULL, &p, (long)len)) == NULL ||
+	    p != der + len || (relen = i2d_PROTO_IDENTITY_DOC(d, &re)) < 0 ||
+	    (size_t)relen != len || memcmp(re, der, len) != 0) {
+		ERR_clear_error();
+		OPENSSL_free(re);
+		PROTO_IDENTITY_DOC_free(d);
+		return NULL;
+	}
+	OPENSSL_free(re);
+	return d;
+}
+
+/*
+ * iddoc_load builds the identityDoc attestation from o->iddoc, which holds
+ * either a DER IdentityDoc (document, key id and signature, as
+ * docs/protocol.md defines it) or, with o->iddoc_sig and o->iddoc_key_id,
+ * the DER PlatformDocument alone. Either may be base64 text instead; the
+ * signature file holds 64 bytes, or their base64 or hex. The document must
+ * be a well-formed PlatformDocument. *out is freed with
+ * PROTO_ATTESTATION_free.
+ */
+static int
+iddoc_load(PROTO_ATTESTATION **out, const struct client_request_opts *o)
+{
+	PROTO_IDENTITY_DOC *bundle = NULL;
+	PROTO_PLATFORM_DOC *pd = NULL;
+	uint8_t *buf = NULL, *doc = NULL, *sbuf = NULL, *sig = NULL;
+	size_t len = 0, doc_len = 0, slen = 0, sig_len = 0;
+	const uint8_t *d, *sg;
+	size_t d_len, sg_len;
+	char *kid = NULL, why[512];
+	const char *key_id;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((rc = fileio_read(&buf, &len, o->iddoc, MAX_IDDOC_FILE)) != CA_OK)
+		goto out;
+	if (len > 0 && buf[0] == 0x30) {	/* a DER SEQUENCE */
+		doc = buf;
+		doc_len = len;
+		buf = NULL;
+	} else if ((rc = text_decode(&doc, &doc_len, buf, len, 0, o->iddoc,
+	    "identity document")) != CA_OK)
+		goto out;
+	bundle = bundle_decode(doc, doc_len);
+	if (o->iddoc_sig == NULL) {
+		if (bundle == NULL) {
+			if (protocol_platform_doc_decode(&pd, doc, doc_len) ==
+			    CA_OK)
+				rc = ca_error(CA_ERR_USAGE, "%s is a "
+				    "PlatformDocument without its signature: "
+				    "give --iddoc-sig FILE and --iddoc-key-id "
+				    "ID too", o->iddoc);
+			else
+				rc = ca_error(CA_ERR_INVALID, "%s: not an "
+				    "IdentityDoc (DER or base64, "
+				    "docs/protocol.md) nor a PlatformDocument",
+				    o->iddoc);
+			goto out;
+		}
+		d = ASN1_STRING_get0_data(bundle->document);
+		d_len = (size_t)ASN1_STRING_length(bundle->document);
+		sg = ASN1_STRING_get0_data(bundle->signature);
+		sg_len = (size_t)ASN1_STRING_length(bundle->signature);
+		if (ASN1_STRING_length(bundle->key_id) < 1 ||
+		    ASN1_STRING_length(bundle->key_id) > PROTOCOL_MAX_STRING || (kid = strndup((const char *)
+		    ASN1_STRING_get0_data(bundle->key_id),
+		    (size_t)ASN1_STRING_length(bundle->key_id))) == NULL ||
+		    strlen(kid) != (size_t)ASN1_STRING_length(bundle->key_id)) {
+			rc = ca_error(CA_ERR_INVALID, "%s: IdentityDoc: keyId "
+			    "is not 1 to %d characters of text", o->iddoc,
+			    PROTOCOL_MAX_STRING);
+			goto out;
+		}
+		key_id = kid;
+	} else {
+		if (bundle != NULL) {
+			rc = ca_error(CA_ERR_USAGE, "%s is an IdentityDoc that "
+			    "carries its own signature and key id: leave out "
+			    "--iddoc-sig and --iddoc-key-id", o->iddoc);
+			goto out;
+		}
+		if ((rc = fileio_read(&sbuf, &slen, o->iddoc_sig,
+		    MAX_IDDOC_FILE)) != CA_OK)
+			goto out;
+		if (slen == PROTOCOL_ED25519_SIG_LEN) {
+			sig = sbuf;
+			sig_len = slen;
+			sbuf = NULL;
+		} else if ((rc = text_decode(&sig, &sig_len, sbuf, slen, 1,
+		    o->iddoc_sig, "signature")) != CA_OK)
+			goto out;
+		d = doc;
+		d_len = doc_len;
+		sg = sig;
+		sg_len = sig_len;
+		key_id = o->iddoc_key_id;
+	}
+	if (sg_len != PROTOCOL_ED25519_SIG_LEN) {
+		rc = ca_error(CA_ERR_INVALID, "%s: an Ed25519 signature is %d "
+		    "bytes, not %zu", o->iddoc_sig != NULL ? o->iddoc_sig :
+		    o->iddoc, PROTOCOL_ED25519_SIG_LEN, sg_len);
+		goto out;
+	}
+	if (key_id == NULL || key_id[0] == '\0' ||
+	    strlen(key_id) > PROTOCOL_MAX_STRING) {
+		rc = ca_error(CA_ERR_USAGE, "--iddoc-key-id: the platform "
+		    "key's id, 1 to %d characters", PROTOCOL_MAX_STRING);
+		goto out;
+	}
+	if (d_len == 0 || d_len > PROTOCOL_MAX_DOCUMENT ||
+	    protocol_platform_doc_decode(&pd, d, d_len) != CA_OK) {
+		snprintf(why, sizeof(why), "%s", d_len == 0 ||
+		    d_len > PROTOCOL_MAX_DOCUMENT ? "size out of range" :
+		    ca_error_detail());
+		rc = ca_error(CA_ERR_INVALID, "%s: not a valid "
+		    "PlatformDocument (docs/protocol.md): %s", o->iddoc, why);
+		goto out;
+	}
+	if ((*out = protocol_attest_identity_doc(d, d_len, key_id, sg,
+	    sg_len)) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = CA_OK;
+ out:
+	PROTO_PLATFORM_DOC_free(pd);
+	PROTO_IDENTITY_DOC_free(bundle);
+	free(kid);
+	free(buf);
+	free(doc);
+	free(sbuf);
+	free(sig);
 	return rc;
 }
 
@@ -401,9 +617,11 @@ client_request_run(const struct client_request_opts *o)
 	outs[0] = o->key != NULL ? NULL : o->key_out;
 	outs[1] = o->cert_out;
 	outs[2] = o->chain_out;
-	if ((rc = names_check(names, o->nnames)) != CA_OK ||
-	    (rc = client_outputs_check(outs, 3)) != CA_OK ||
-	    (rc = token_load(&tok, o)) != CA_OK) {
+	if ((rc = names_check(names, o->nnames)) == CA_OK &&
+	    (rc = client_outputs_check(outs, 3)) == CA_OK)
+		rc = o->iddoc != NULL ? iddoc_load(&att, o) :
+		    token_load(&tok, o);
+	if (rc != CA_OK) {
 		ret = local_fail(rc);
 		goto out;
 	}
@@ -424,18 +642,20 @@ client_request_run(const struct client_request_opts *o)
 		ret = local_fail(rc);
 		goto out;
 	}
-	join_token_id_hex(idhex, tok->id);
-	if ((att = protocol_attest_join_token(idhex, tok->secret,
-	    sizeof(tok->secret))) == NULL ||
-	    (req = protocol_request_issue(der, der_len, att,
+	if (tok != NULL) {
+		join_token_id_hex(idhex, tok->id);
+		att = protocol_attest_join_token(idhex, tok->secret,
+		    sizeof(tok->secret));
+		join_token_cred_free(tok);
+		tok = NULL;
+	}
+	if (att == NULL || (req = protocol_request_issue(der, der_len, att,
 	    o->lifetime)) == NULL) {
 		att = NULL;
 		fprintf(stderr, "carapace: out of memory\n");
 		goto out;
 	}
 	att = NULL;
-	join_token_cred_free(tok);
-	tok = NULL;
 	if ((ret = client_exchange(&resp, &o->conf, req,
 	    PROTO_RESP_ISSUED)) != CLIENT_EXIT_OK)
 		goto out;
@@ -446,6 +666,8 @@ client_request_run(const struct client_request_opts *o)
 	PROTO_ATTESTATION_free(att);
 	/* The request holds the token secret: wipe it before freeing. */
 	if (req != NULL && req->body->value.issue->attestation != NULL &&
+	    req->body->value.issue->attestation->type ==
+	    PROTO_ATTEST_JOIN_TOKEN &&
 	    req->body->value.issue->attestation->value.join_token != NULL) {
 		ASN1_OCTET_STRING *sec = req->body->value.issue->attestation->
 		    value.join_token->secret;

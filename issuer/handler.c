@@ -17,9 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/asn1t.h>
 #include <openssl/bio.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -29,125 +27,14 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/profile.h"
+#include "issuer/csr.h"
 #include "issuer/handler.h"
 #include "issuer/ops.h"
 
-/*
- * A PKCS#10 request (RFC 2986 4) as plain ASN.1, for the hot path: it is
- * X509_REQ's layout except that the key stays an algorithm and a BIT
- * STRING. d2i_X509_REQ would run every key through OpenSSL 3.0's provider
- * decoder (about 150 us here, more than the signature check); an EC key is
- * made instead from a per-curve template (see csr_key). The info keeps its
- * encoding, which is what the signature is verified over.
- */
-struct csr_spki {
-	X509_ALGOR *algor;
-	ASN1_BIT_STRING *key;
-};
-
-ASN1_SEQUENCE(csr_spki) = {
-	ASN1_SIMPLE(struct csr_spki, algor, X509_ALGOR),
-	ASN1_SIMPLE(struct csr_spki, key, ASN1_BIT_STRING),
-} static_ASN1_SEQUENCE_END_name(struct csr_spki, csr_spki)
-
-struct csr_info {
-	ASN1_ENCODING enc;
-	ASN1_INTEGER *version;
-	X509_NAME *subject;
-	struct csr_spki *spki;
-	STACK_OF(X509_ATTRIBUTE) *attrs;
-};
-
-/* ASN1_SEQUENCE_enc needs a type name for offsetof. */
-typedef struct csr_info csr_info;
-
-ASN1_SEQUENCE_enc(csr_info, enc, 0) = {
-	ASN1_SIMPLE(struct csr_info, version, ASN1_INTEGER),
-	ASN1_SIMPLE(struct csr_info, subject, X509_NAME),
-	ASN1_SIMPLE(struct csr_info, spki, csr_spki),
-	/* OPTIONAL as in X509_REQ_INFO: some CSRs omit the empty set. */
-	ASN1_IMP_SET_OF_OPT(struct csr_info, attrs, X509_ATTRIBUTE, 0),
-} static_ASN1_SEQUENCE_END_ref(struct csr_info, csr_info)
-
-struct csr {
-	struct csr_info *info;
-	X509_ALGOR *sigalg;
-	ASN1_BIT_STRING *sig;
-};
-
-ASN1_SEQUENCE(csr) = {
-	ASN1_SIMPLE(struct csr, info, csr_info),
-	ASN1_SIMPLE(struct csr, sigalg, X509_ALGOR),
-	ASN1_SIMPLE(struct csr, sig, ASN1_BIT_STRING),
-} static_ASN1_SEQUENCE_END_name(struct csr, csr)
-
-static void
-csr_free(struct csr *c)
-{
-	ASN1_item_free((ASN1_VALUE *)c, ASN1_ITEM_rptr(csr));
-}
-
-/*
- * csr_extensions returns the extensions the request asks for (a new stack,
- * empty when it asks for none), as X509_REQ_get_extensions finds them: the
- * first extensionRequest attribute, else a Microsoft one. NULL with *bad
- * set when the attribute is malformed, NULL alone when out of memory.
- */
-static STACK_OF(X509_EXTENSION) *
-csr_extensions(const struct csr_info *ri, int *bad)
-{
-	static const int nids[] = { NID_ext_req, NID_ms_ext_req };
-	STACK_OF(X509_EXTENSION) *exts;
-	X509_ATTRIBUTE *attr;
-	const ASN1_TYPE *t = NULL;
-	const unsigned char *p, *end;
-	size_t k;
-	int i;
-
-	*bad = 0;
-	for (k = 0; k < sizeof(nids) / sizeof(nids[0]) && t == NULL; k++)
-		for (i = 0; i < sk_X509_ATTRIBUTE_num(ri->attrs); i++) {
-			attr = sk_X509_ATTRIBUTE_value(ri->attrs, i);
-			if (OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr)) !=
-			    nids[k])
-				continue;
-			if (X509_ATTRIBUTE_count(attr) != 1 ||
-			    (t = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL) {
-				*bad = 1;
-				return NULL;
-			}
-			break;
-		}
-	if (t == NULL)
-		return sk_X509_EXTENSION_new_null();
-	if (t->type != V_ASN1_SEQUENCE) {
-		*bad = 1;
-		return NULL;
-	}
-	p = t->value.sequence->data;
-	end = p + t->value.sequence->length;
-	ERR_clear_error();
-	exts = (STACK_OF(X509_EXTENSION) *)ASN1_item_d2i(NULL, &p, end - p,
-	    ASN1_ITEM_rptr(X509_EXTENSIONS));
-	if (exts == NULL || p != end) {
-		ERR_clear_error();
-		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-		*bad = 1;
-		return NULL;
-	}
-	return exts;
-}
-
 /* Everything one issue request collects on its way. */
 struct issue {
-	struct csr *csr;		/* the request, as plain ASN.1 */
-	EVP_PKEY *pk;			/* its key, verified with; owned */
-	uint8_t spki[SIGNER_SPKI_MAX];	/* its key as DER, for the signer */
-	size_t spki_len;
+	struct csr_request *req;	/* the checked CSR: key, CN, names */
 	uint8_t token_hash[ISSUANCE_LOG_HASH_LEN];
-	char *cn;
-	char *names[SIGNER_MAX_NAMES];
-	size_t nnames;
 	struct join_token *tok;
 	char **grants;
 	size_t ngrants;
@@ -249,16 +136,29 @@ unavailable(int rc, const char *what)
 	}
 }
 
+/*
+ * csr_refusal answers a CSR that csr_request_decode refused (rc): badCsr
+ * or policy with its message, or internal.
+ */
+static PROTO_RESPONSE *
+csr_refusal(int rc)
+{
+	switch (rc) {
+	case CA_ERR_INVALID:
+		return refuse(PROTOCOL_BAD_CSR, "%s", ca_error_detail());
+	case CA_ERR_POLICY:
+		return refuse(PROTOCOL_POLICY, "%s", ca_error_detail());
+	default:
+		return refuse(PROTOCOL_INTERNAL, "out of memory; retry later");
+	}
+}
+
 static void
 issue_clear(struct issue *is)
 {
 	size_t i;
 
-	csr_free(is->csr);
-	EVP_PKEY_free(is->pk);
-	free(is->cn);
-	for (i = 0; i < is->nnames; i++)
-		free(is->names[i]);
+	csr_request_free(is->req);
 	join_token_free(is->tok);
 	for (i = 0; i < is->ngrants; i++)
 		free(is->grants[i]);
@@ -266,311 +166,6 @@ issue_clear(struct issue *is)
 	x509pop_identity_free(is->pop);
 	iddoc_identity_free(is->doc);
 	policy_decision_free(is->dec);
-}
-
-/*
- * csr_names collects the CSR's dNSName SANs (and its CN when it has no
- * SAN) and refuses what the issuer never grants: other name types, CA
- * powers, subject attributes other than one commonName.
- */
-static PROTO_RESPONSE *
-csr_check(struct issue *is)
-{
-	STACK_OF(X509_EXTENSION) *exts = NULL;
-	int bad = 0;
-	BASIC_CONSTRAINTS *bc = NULL;
-	ASN1_BIT_STRING *ku = NULL;
-	GENERAL_NAMES *san = NULL;
-	const X509_NAME *subj;
-	const X509_NAME_ENTRY *ne;
-	const GENERAL_NAME *gn;
-	unsigned char *u = NULL;
-	PROTO_RESPONSE *r = NULL;
-	size_t i;
-	int crit, n, len;
-
-	subj = is->csr->info->subject;
-	n = X509_NAME_entry_count(subj);
-	if (n > 1 || (n == 1 && OBJ_obj2nid(X509_NAME_ENTRY_get_object(
-	    ne = X509_NAME_get_entry(subj, 0))) != NID_commonName)) {
-		r = refuse(PROTOCOL_POLICY, "CSR subject: only one commonName "
-		    "is accepted (the names go in subjectAltName); build a "
-		    "CSR with at most a CN in its subject");
-		goto out;
-	}
-	if (n == 1) {
-		len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(ne));
-		if (len <= 0 || len >= SIGNER_CN_LEN || memchr(u, 0,
-		    (size_t)len) != NULL) {
-			r = refuse(PROTOCOL_BAD_CSR, "CSR subject: the "
-			    "commonName is empty, not text, or longer than 64 "
-			    "characters (RFC 5280 ub-common-name)");
-			goto out;
-		}
-		if ((is->cn = strndup((char *)u, (size_t)len)) == NULL)
-			goto nomem;
-	}
-	if ((exts = csr_extensions(is->csr->info, &bad)) == NULL) {
-		if (!bad)
-			goto nomem;
-		r = refuse(PROTOCOL_BAD_CSR, "CSR: RFC 2985 5.4.2: its "
-		    "extensionRequest attribute is not a DER list of "
-		    "extensions; build a new CSR");
-		goto out;
-	}
-	bc = X509V3_get_d2i(exts, NID_basic_constraints, &crit, NULL);
-	if (bc == NULL && crit == -2) {
-		r = refuse(PROTOCOL_BAD_CSR, "CSR: requested basicConstraints "
-		    "is malformed or repeated");
-		goto out;
-	}
-	if (bc != NULL && bc->ca) {
-		r = refuse(PROTOCOL_POLICY, "CSR: requests CA:TRUE in "
-		    "basicConstraints; this issuer makes end-entity "
-		    "certificates only (RFC 5280 4.2.1.9); remove it");
-		goto out;
-	}
-	ku = X509V3_get_d2i(exts, NID_key_usage, &crit, NULL);
-	if (ku != NULL && (ASN1_BIT_STRING_get_bit(ku, 5) ||
-	    ASN1_BIT_STRING_get_bit(ku, 6))) {
-		r = refuse(PROTOCOL_POLICY, "CSR: requests keyCertSign or "
-		    "cRLSign in keyUsage; those are CA powers (RFC 5280 "
-		    "4.2.1.3) this issuer never grants; remove them");
-		goto out;
-	}
-	san = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
-	if (san == NULL && crit == -2) {
-		r = refuse(PROTOCOL_BAD_CSR, "CSR: requested subjectAltName is "
-		    "malformed or repeated");
-		goto out;
-	}
-	for (i = 0; san != NULL && i < (size_t)sk_GENERAL_NAME_num(san); i++) {
-		gn = sk_GENERAL_NAME_value(san, (int)i);
-		if (gn->type != GEN_DNS) {
-			r = refuse(PROTOCOL_POLICY, "CSR: subjectAltName entry "
-			    "%zu is not a dNSName; only DNS names are issued",
-			    i + 1);
-			goto out;
-		}
-		if (is->nnames == SIGNER_MAX_NAMES) {
-			r = refuse(PROTOCOL_POLICY, "CSR: more than %d names",
-			    SIGNER_MAX_NAMES);
-			goto out;
-		}
-		if ((is->names[is->nnames] = handler_utf8(gn->d.dNSName)) ==
-		    NULL) {
-			r = refuse(PROTOCOL_BAD_CSR, "CSR: subjectAltName "
-			    "entry %zu is not a valid dNSName", i + 1);
-			goto out;
-		}
-		is->nnames++;
-	}
-	if (is->nnames == 0 && is->cn != NULL) {
-		if ((is->names[0] = strdup(is->cn)) == NULL)
-			goto nomem;
-		is->nnames = 1;
-	}
-	if (is->nnames == 0) {
-		r = refuse(PROTOCOL_BAD_CSR, "CSR: no names: put the DNS "
-		    "names in subjectAltName");
-		goto out;
-	}
-	if (is->cn != NULL) {
-		for (i = 0; i < is->nnames; i++)
-			if (strcasecmp(is->cn, is->names[i]) == 0)
-				break;
-		if (i == is->nnames) {
-			r = refuse(PROTOCOL_POLICY, "CSR: commonName \"%s\" is "
-			    "not one of its subjectAltNames; use one of the "
-			    "names as CN, or no CN", is->cn);
-			goto out;
-		}
-	}
-	goto out;
- nomem:
-	r = refuse(PROTOCOL_INTERNAL, "out of memory; retry later");
- out:
-	OPENSSL_free(u);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	BASIC_CONSTRAINTS_free(bc);
-	ASN1_BIT_STRING_free(ku);
-	GENERAL_NAMES_free(san);
-	return r;
-}
-
-/*
- * csr_key_ec makes the EVP_PKEY of an EC request key on P-256 or P-384
- * without the provider decoder: the point is checked on the cached curve,
- * then set on a copy of the curve's template key. 0 when the key is not
- * on one of those curves (the caller takes the general path); -1 when it
- * is, but is not a valid point.
- */
-static int
-csr_key_ec(struct handler *h, EVP_PKEY **out, const struct csr_spki *k)
-{
-	const ASN1_OBJECT *obj;
-	const void *pval;
-	const EC_GROUP *group;
-	EVP_PKEY *tmpl;
-	EC_POINT *pt = NULL;
-	int ptype, nid, ret = -1;
-
-	*out = NULL;
-	X509_ALGOR_get0(&obj, &ptype, &pval, k->algor);
-	if (OBJ_obj2nid(obj) != NID_X9_62_id_ecPublicKey ||
-	    ptype != V_ASN1_OBJECT)
-		return 0;
-	nid = OBJ_obj2nid(pval);
-	if (nid == NID_X9_62_prime256v1) {
-		group = h->p256;
-		tmpl = h->tmpl_p256;
-	} else if (nid == NID_secp384r1) {
-		group = h->p384;
-		tmpl = h->tmpl_p384;
-	} else
-		return 0;
-	if ((k->key->flags & 0x07) != 0 || (pt = EC_POINT_new(group)) ==
-	    NULL || EC_POINT_oct2point(group, pt,
-	    ASN1_STRING_get0_data(k->key), (size_t)ASN1_STRING_length(k->key),
-	    NULL) != 1 || EC_POINT_is_at_infinity(group, pt))
-		goto out;
-	if ((*out = EVP_PKEY_dup(tmpl)) == NULL ||
-	    EVP_PKEY_set1_encoded_public_key(*out,
-	    ASN1_STRING_get0_data(k->key),
-	    (size_t)ASN1_STRING_length(k->key)) != 1) {
-		EVP_PKEY_free(*out);
-		*out = NULL;
-		goto out;
-	}
-	ret = 1;
- out:
-	EC_POINT_free(pt);
-	return ret;
-}
-
-/*
- * csr_verify_ec checks an ECDSA request signature with a digest fetched
- * once: 1 verified, 0 not, -1 when the signature algorithm is not ECDSA
- * with SHA-2 without parameters (the caller takes the general path).
- */
-static int
-csr_verify_ec(struct handler *h, const struct csr *c, EVP_PKEY *pk)
-{
-	const ASN1_OBJECT *obj;
-	const void *pval;
-	const EVP_MD *md;
-	EVP_MD_CTX *mctx = NULL;
-	int ptype, ok = 0;
-
-	X509_ALGOR_get0(&obj, &ptype, &pval, c->sigalg);
-	switch (OBJ_obj2nid(obj)) {
-	case NID_ecdsa_with_SHA256:
-		md = h->sha256;
-		break;
-	case NID_ecdsa_with_SHA384:
-		md = h->sha384;
-		break;
-	case NID_ecdsa_with_SHA512:
-		md = h->sha512;
-		break;
-	default:
-		return -1;
-	}
-	/*
-	 * RFC 5758 3.2: the parameters are absent; a CSR with parameters
-	 * is left to X509_REQ_verify, as before.
-	 */
-	if (ptype != V_ASN1_UNDEF)
-		return -1;
-	if ((c->sig->flags & 0x07) != 0)
-		return 0;
-	if ((mctx = EVP_MD_CTX_new()) != NULL &&
-	    EVP_DigestVerifyInit(mctx, NULL, md, NULL, pk) == 1 &&
-	    EVP_DigestVerify(mctx, ASN1_STRING_get0_data(c->sig),
-	    (size_t)ASN1_STRING_length(c->sig), c->info->enc.enc,
-	    (size_t)c->info->enc.len) == 1)
-		ok = 1;
-	EVP_MD_CTX_free(mctx);
-	return ok;
-}
-
-/*
- * csr_parse decodes the CSR, verifies its signature with its own key and
- * applies the key policy. EC P-256/P-384 keys signed with ECDSA (the usual
- * case) take the fast path above; anything else goes through
- * d2i_X509_REQ and X509_REQ_verify, as before.
- */
-static PROTO_RESPONSE *
-csr_parse(struct handler *h, struct issue *is, const ASN1_OCTET_STRING *csr)
-{
-	const unsigned char *p = ASN1_STRING_get0_data(csr);
-	const unsigned char *end = p + ASN1_STRING_length(csr);
-	unsigned char *spki = NULL;
-	X509_REQ *req = NULL;
-	PROTO_RESPONSE *r = NULL;
-	int len, ok = -1;
-
-	ERR_clear_error();
-	if ((is->csr = (struct csr *)ASN1_item_d2i(NULL, &p, end - p,
-	    ASN1_ITEM_rptr(csr))) == NULL || p != end ||
-	    ASN1_INTEGER_get(is->csr->info->version) != 0) {
-		r = refuse(PROTOCOL_BAD_CSR, "CSR: not a DER PKCS#10 "
-		    "request (RFC 2986, version 1), or trailing bytes after "
-		    "it; build a new CSR");
-		goto out;
-	}
-	if ((len = ASN1_item_i2d((ASN1_VALUE *)is->csr->info->spki, &spki,
-	    ASN1_ITEM_rptr(csr_spki))) <= 0) {
-		r = refuse(PROTOCOL_INTERNAL, "out of memory; retry later");
-		goto out;
-	}
-	if ((size_t)len > sizeof(is->spki)) {
-		r = refuse(PROTOCOL_POLICY, "CSR key: SubjectPublicKeyInfo of "
-		    "%d bytes is over %d; use EC P-256, P-384 or RSA of at "
-		    "least 2048 bits", len, SIGNER_SPKI_MAX);
-		goto out;
-	}
-	memcpy(is->spki, spki, (size_t)len);
-	is->spki_len = (size_t)len;
-	switch (csr_key_ec(h, &is->pk, is->csr->info->spki)) {
-	case 1:
-		ok = csr_verify_ec(h, is->csr, is->pk);
-		break;
-	case 0:
-		break;
-	default:
-		ok = 0;
-		break;
-	}
-	if (ok < 0) {
-		/* The general path: every key type, every algorithm. */
-		p = ASN1_STRING_get0_data(csr);
-		EVP_PKEY_free(is->pk);
-		is->pk = NULL;
-		ok = 0;
-		if ((req = d2i_X509_REQ(NULL, &p, end - p)) != NULL &&
-		    p == end && (is->pk = X509_REQ_get_pubkey(req)) != NULL &&
-		    X509_REQ_verify(req, is->pk) == 1)
-			ok = 1;
-	}
-	ERR_clear_error();
-	if (ok != 1) {
-		r = refuse(PROTOCOL_BAD_CSR, "CSR: RFC 2986 4.2: its "
-		    "signature does not verify with its own public key; build "
-		    "a new CSR");
-		goto out;
-	}
-	if (profile_key_check(is->pk, PROFILE_KEY_ALL, "CSR key") != CA_OK) {
-		r = refuse(PROTOCOL_POLICY, "%s; use EC P-256, P-384 or "
-		    "RSA of at least 2048 bits", ca_error_detail());
-		goto out;
-	}
-	r = csr_check(is);
- out:
-	ERR_clear_error();
-	OPENSSL_free(spki);
-	X509_REQ_free(req);
-	return r;
 }
 
 /* split_lines splits "a\nb" into a new array of new strings. */
@@ -806,9 +401,9 @@ attest_doc(struct handler *h, struct issue *is, const PROTO_IDENTITY_DOC *d,
 		goto out;
 	}
 	if (rc != CA_OK) {
+		/* attest_iddoc's messages name the document already. */
 		r = refuse(rc == CA_ERR_DENIED ? PROTOCOL_TOKEN_USED :
-		    PROTOCOL_BAD_ATTESTATION, "identity document: %s",
-		    ca_error_detail());
+		    PROTOCOL_BAD_ATTESTATION, "%s", ca_error_detail());
 		goto out;
 	}
 	snprintf(is->seen_kind, sizeof(is->seen_kind), "iid:%s",
@@ -893,16 +488,16 @@ nc_check(const struct handler *h, const struct issue *is)
 {
 	size_t i, j;
 
-	for (i = 0; i < is->nnames; i++) {
+	for (i = 0; i < is->req->nnames; i++) {
 		for (j = 0; j < h->nc_nexcluded; j++)
-			if (nc_match(is->names[i], h->nc_excluded[j]))
+			if (nc_match(is->req->names[i], h->nc_excluded[j]))
 				break;
 		if (j < h->nc_nexcluded)
 			goto bad;
 		if (h->nc_npermitted == 0)
 			continue;
 		for (j = 0; j < h->nc_npermitted; j++)
-			if (nc_match(is->names[i], h->nc_permitted[j]))
+			if (nc_match(is->req->names[i], h->nc_permitted[j]))
 				break;
 		if (j == h->nc_npermitted)
 			goto bad;
@@ -912,7 +507,7 @@ nc_check(const struct handler *h, const struct issue *is)
 	return refuse(PROTOCOL_NOT_AUTHORIZED, "name %s: outside the "
 	    "intermediate certificate's name constraints (RFC 5280 "
 	    "4.2.1.10); request only names this CA may issue",
-	    is->names[i]);
+	    is->req->names[i]);
 }
 
 /*
@@ -1005,18 +600,18 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 		goto out;
 	}
 	memcpy(in->profile, lp->name, strlen(lp->name) + 1);
-	if (is->cn != NULL)
-		memcpy(in->subject_cn, is->cn, strlen(is->cn) + 1);
-	for (i = 0; i < is->nnames; i++)
+	if (is->req->cn != NULL)
+		memcpy(in->subject_cn, is->req->cn, strlen(is->req->cn) + 1);
+	for (i = 0; i < is->req->nnames; i++)
 		if (signer_intent_add_name(in, SIGNER_NAME_DNS,
-		    is->names[i]) != CA_OK) {
+		    is->req->names[i]) != CA_OK) {
 			r = refuse(PROTOCOL_BAD_CSR, "CSR: %s",
 			    ca_error_detail());
 			goto out;
 		}
-	/* The CSR's key as it came (csr_parse checked it fits). */
-	memcpy(in->spki, is->spki, is->spki_len);
-	in->spki_len = (uint32_t)is->spki_len;
+	/* The CSR's key as it came (csr_request_decode checked it fits). */
+	memcpy(in->spki, is->req->spki, is->req->spki_len);
+	in->spki_len = (uint32_t)is->req->spki_len;
 	in->lifetime = lifetime;
 	memcpy(in->evidence, is->evidence, sizeof(in->evidence));
 
@@ -1034,7 +629,7 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 		r = unavailable(rc, "signing");
 		goto out;
 	}
-	if ((names = names_join(is->names, is->nnames)) == NULL)
+	if ((names = names_join(is->req->names, is->req->nnames)) == NULL)
 		goto nomem;
 	memset(&rec, 0, sizeof(rec));
 	memcpy(rec.serial, serial, sizeof(serial));
@@ -1118,8 +713,13 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 			    "range 1..%lld seconds", PROTOCOL_MAX_LIFETIME);
 		lifetime = l;
 	}
-	if ((r = csr_parse(h, &is, ir->csr)) != NULL)
+	rc = csr_request_decode(&is.req, h->csrv,
+	    ASN1_STRING_get0_data(ir->csr),
+	    (size_t)ASN1_STRING_length(ir->csr));
+	if (rc != CA_OK) {
+		r = csr_refusal(rc);
 		goto out;
+	}
 	switch (ir->attestation->type) {
 	case PROTO_ATTEST_JOIN_TOKEN:
 		r = attest_token(h, &is, ir->attestation->value.join_token,
@@ -1138,7 +738,7 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 		goto out;
 	is.id.who = is.who;
 	rc = policy_check(&is.dec, h->policy, &is.id,
-	    (const char *const *)is.names, is.nnames);
+	    (const char *const *)is.req->names, is.req->nnames);
 	if (rc == CA_ERR_DENIED) {
 		r = refuse(PROTOCOL_NOT_AUTHORIZED, "%s; request only the "
 		    "granted names, or ask the operator to grant more",
@@ -1160,7 +760,7 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 		    "this issuer; ask the operator", is.dec->profile);
 		goto out;
 	}
-	if (profile_key_check(is.pk, lp->key_types, "CSR key") != CA_OK) {
+	if (profile_key_check(is.req->pk, lp->key_types, "CSR key") != CA_OK) {
 		r = refuse(PROTOCOL_POLICY, "profile %s: %s", lp->name,
 		    ca_error_detail());
 		goto out;
@@ -1323,13 +923,7 @@ handler_free(struct handler *h)
 	sk_X509_pop_free(h->chain, X509_free);
 	for (i = 0; i < h->nchain_der; i++)
 		OPENSSL_free(h->chain_der[i]);
-	EVP_MD_free(h->sha256);
-	EVP_MD_free(h->sha384);
-	EVP_MD_free(h->sha512);
-	EC_GROUP_free(h->p256);
-	EC_GROUP_free(h->p384);
-	EVP_PKEY_free(h->tmpl_p256);
-	EVP_PKEY_free(h->tmpl_p384);
+	csr_verifier_free(h->csrv);
 	for (i = 0; i < h->nprofiles; i++)
 		leaf_profile_free(h->profiles[i]);
 	policy_free(h->policy);
@@ -1343,64 +937,6 @@ handler_free(struct handler *h)
 	free(h->nc_permitted);
 	free(h->nc_excluded);
 	free(h);
-}
-
-/*
- * curve_template makes the group of curve nid and a public key on it (its
- * generator) that request keys on the curve are copied from.
- */
-static int
-curve_template(EC_GROUP **group, EVP_PKEY **tmpl, int nid)
-{
-	EVP_PKEY_CTX *ctx = NULL;
-	OSSL_PARAM params[3];
-	unsigned char *pt = NULL;
-	size_t len;
-	int rc = CA_ERR_INTERNAL;
-
-	ERR_clear_error();
-	if ((*group = EC_GROUP_new_by_curve_name(nid)) == NULL ||
-	    (len = EC_POINT_point2buf(*group, EC_GROUP_get0_generator(*group),
-	    POINT_CONVERSION_UNCOMPRESSED, &pt, NULL)) == 0 ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1)
-		goto fail;
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)OBJ_nid2sn(nid), 0);
-	params[1] = OSSL_PARAM_construct_octet_string(
-	    OSSL_PKEY_PARAM_PUB_KEY, pt, len);
-	params[2] = OSSL_PARAM_construct_end();
-	if (EVP_PKEY_fromdata(ctx, tmpl, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto fail;
-	rc = CA_OK;
-	goto out;
- fail:
-	rc = ca_error_openssl(CA_ERR_INTERNAL, "handler: cannot set up the "
-	    "curve %s", OBJ_nid2sn(nid));
- out:
-	OPENSSL_free(pt);
-	EVP_PKEY_CTX_free(ctx);
-	return rc;
-}
-
-/* crypto_setup fetches what csr_parse uses on every request. */
-static int
-crypto_setup(struct handler *h)
-{
-	int rc;
-
-	ERR_clear_error();
-	if ((h->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
-	    (h->sha384 = EVP_MD_fetch(NULL, "SHA384", NULL)) == NULL ||
-	    (h->sha512 = EVP_MD_fetch(NULL, "SHA512", NULL)) == NULL)
-		return ca_error_openssl(CA_ERR_INTERNAL, "handler: SHA-2 "
-		    "digests are not available");
-	if ((rc = curve_template(&h->p256, &h->tmpl_p256,
-	    NID_X9_62_prime256v1)) != CA_OK ||
-	    (rc = curve_template(&h->p384, &h->tmpl_p384,
-	    NID_secp384r1)) != CA_OK)
-		return rc;
-	return CA_OK;
 }
 
 /* chain_encode encodes h->chain once for every issued response. */
@@ -1475,7 +1011,7 @@ handler_new(struct handler **out, const struct issuer_config *cfg,
 	    PROTOCOL_MAX_CHAIN)) != CA_OK)
 		goto out;
 	if ((rc = chain_encode(h)) != CA_OK ||
-	    (rc = crypto_setup(h)) != CA_OK)
+	    (rc = csr_verifier_new(&h->csrv)) != CA_OK)
 		goto out;
 	if (X509_pubkey_digest(inter, EVP_sha1(), h->issuer_key_id,
 	    &mdlen) != 1 || mdlen != sizeof(h->issuer_key_id)) {

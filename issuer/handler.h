@@ -11,7 +11,8 @@
  *   1. decode the Request (badRequest, unsupportedVersion, tooLarge);
  *   2. parse the CSR, verify its signature, refuse a key type other than
  *      RSA >= 2048 or EC P-256/P-384, CA powers, subject attributes other
- *      than one commonName, and non-DNS names (badCsr, policy);
+ *      than one commonName, and non-DNS names (issuer/csr.h; badCsr,
+ *      policy);
  *   3. check the attestation (join token: tokenUnknown, tokenExpired,
  *      tokenUsed; x509pop: nonceInvalid, badAttestation; identity
  *      document: badAttestation, tokenUsed);
@@ -35,14 +36,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/ec.h>
-#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "common/issuance_log.h"
 #include "common/protocol.h"
 #include "issuer/attest_iddoc.h"
 #include "issuer/attest_x509pop.h"
+#include "issuer/csr.h"
 #include "issuer/issuer_config.h"
 #include "issuer/leaf_profile.h"
 #include "issuer/nonce.h"
@@ -62,15 +62,7 @@ struct handler {
 	uint8_t *chain_der[PROTOCOL_MAX_CHAIN];
 	size_t chain_der_len[PROTOCOL_MAX_CHAIN];
 	size_t nchain_der;
-	/*
-	 * For checking CSRs without OpenSSL 3.0's provider key decoder
-	 * (d2i_X509_REQ, d2i_PUBKEY: about 150 us each here): digests
-	 * fetched once, the curves, and a public key per curve that each
-	 * EC request key is copied from (EVP_PKEY_dup, then its point set).
-	 */
-	EVP_MD *sha256, *sha384, *sha512;
-	EC_GROUP *p256, *p384;
-	EVP_PKEY *tmpl_p256, *tmpl_p384;
+	struct csr_verifier *csrv;	/* what every CSR is checked with */
 	uint8_t issuer_key_id[HANDLER_KEY_ID_LEN];
 	struct leaf_profile *profiles[ISSUER_MAX_PROFILES];
 	size_t nprofiles;

@@ -13,6 +13,14 @@
 #   $CA                      the rehearsal's directory; issuer.cnf is here
 #   $URL $OPS                the client listener and the operator socket
 #   $DB                      the issuance log
+# Hooks (set before the helpers; all optional, empty by default):
+#   ISS_ISSUER_CONF          lines iss_setup adds to the [issuer] section
+#   ISS_EXTRA_CONF           sections iss_setup appends to issuer.cnf
+#   ISS_SCHEME               iss_start's listener scheme (default tcp;
+#                            tls+tcp needs tls_cert/tls_key in
+#                            ISS_ISSUER_CONF)
+#   ISS_HOST                 the host in $URL (default 127.0.0.1; the
+#                            listener is on 127.0.0.1 whatever it is)
 # Helpers:
 #   iss_setup [DEVICE_CA.pem]  the ceremony, then issuer.cnf (with the
 #                            certificate as an x509pop device anchor)
@@ -103,6 +111,7 @@ workers       = 32
 nonce_ttl     = 60
 profiles      = server
 $anchors
+${ISS_ISSUER_CONF:-}
 
 [server]
 max_lifetime     = 24h
@@ -122,6 +131,8 @@ profiles = server
 profile = server
 
 $device
+
+${ISS_EXTRA_CONF:-}
 EOF
 }
 
@@ -134,10 +145,10 @@ iss_start() {
 		else
 			port=$(free_port)
 		fi
-		sed "s|^listen .*|listen        = tcp://127.0.0.1:$port|" \
+		sed "s|^listen .*|listen        = ${ISS_SCHEME:-tcp}://127.0.0.1:$port|" \
 		    "$CA/issuer.cnf" >"$CA/issuer.cnf.new" &&
 		    mv "$CA/issuer.cnf.new" "$CA/issuer.cnf"
-		URL=tcp://127.0.0.1:$port
+		URL=${ISS_SCHEME:-tcp}://${ISS_HOST:-127.0.0.1}:$port
 		before=$(grep -c 'listening on' "$T/issuer.err" 2>/dev/null || :)
 		"$ISSUER" -c "$CA/issuer.cnf" </dev/null >>"$T/issuer.out" \
 		    2>>"$T/issuer.err" &

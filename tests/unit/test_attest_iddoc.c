@@ -437,7 +437,7 @@ test_platform_doc(void)
 	/* meant for another issuer */
 	v.audience = "other.example";
 	CU_ASSERT_EQUAL(attest_iddoc_verify(&id, &v, &ev, NOW, NULL, NULL),
-	    CA_ERR_DENIED);
+	    CA_ERR_VERIFY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "another issuer"));
 	OPENSSL_free(der);
 	der = NULL;
@@ -447,7 +447,7 @@ test_platform_doc(void)
 	ev.doc = der;
 	ev.doc_len = len;
 	CU_ASSERT_EQUAL(attest_iddoc_verify(&id, &v, &ev, NOW, NULL, NULL),
-	    CA_ERR_DENIED);
+	    CA_ERR_VERIFY);
 	v.audience = NULL;
 	CU_ASSERT_EQUAL(attest_iddoc_verify(&id, &v, &ev, NOW, NULL, NULL),
 	    CA_OK);
