@@ -42,8 +42,9 @@ static const struct {
 	[PROTOCOL_TOKEN_EXPIRED] = { "tokenExpired",
 	    "the join token expired; ask the operator for a new one" },
 	[PROTOCOL_TOKEN_USED] = { "tokenUsed",
-	    "the join token was already used or revoked; ask the operator "
-	    "for a new one" },
+	    "the join token was already used or revoked, or the instance "
+	    "already has a certificate; ask the operator for a new token, "
+	    "or renew with the certificate you have" },
 	[PROTOCOL_NONCE_INVALID] = { "nonceInvalid",
 	    "the nonce is unknown, expired or used; ask for a new nonce and "
 	    "sign again" },
