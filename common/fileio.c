@@ -204,6 +204,28 @@ fileio_sync_dir(const char *path)
 	return rc;
 }
 
+/*
+ * write_sync_close writes buf to *fdp, fsyncs and closes it; *fdp is -1
+ * afterwards whenever the descriptor was closed (by success or by a failed
+ * close), so the caller's cleanup closes it only when it is still open.
+ */
+static int
+write_sync_close(int *fdp, const char *name, const void *buf, size_t len)
+{
+	int rc, fd = *fdp;
+
+	if ((rc = fileio_write_all(fd, name, buf, len)) != CA_OK)
+		return rc;
+	if (fsync(fd) == -1)
+		return ca_error(CA_ERR_IO, "%s: fsync: %s", name,
+		    strerror(errno));
+	*fdp = -1;
+	if (close(fd) == -1)
+		return ca_error(CA_ERR_IO, "%s: close: %s", name,
+		    strerror(errno));
+	return CA_OK;
+}
+
 int
 fileio_create(const char *path, const void *buf, size_t len, mode_t mode)
 {
@@ -222,20 +244,8 @@ fileio_create(const char *path, const void *buf, size_t len, mode_t mode)
 		goto out;
 	}
 	created = 1;
-	if ((rc = fileio_write_all(fd, path, buf, len)) != CA_OK)
+	if ((rc = write_sync_close(&fd, path, buf, len)) != CA_OK)
 		goto out;
-	if (fsync(fd) == -1) {
-		rc = ca_error(CA_ERR_IO, "%s: fsync: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		rc = ca_error(CA_ERR_IO, "%s: close: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	fd = -1;
 	if ((rc = fileio_sync_dir(path)) != CA_OK)
 		goto out;
 	rc = CA_OK;
@@ -275,20 +285,8 @@ fileio_replace(const char *path, const void *buf, size_t len, mode_t mode)
 		goto out;
 	}
 	created = 1;
-	if ((rc = fileio_write_all(fd, tmp, buf, len)) != CA_OK)
+	if ((rc = write_sync_close(&fd, tmp, buf, len)) != CA_OK)
 		goto out;
-	if (fsync(fd) == -1) {
-		rc = ca_error(CA_ERR_IO, "%s: fsync: %s", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		rc = ca_error(CA_ERR_IO, "%s: close: %s", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	fd = -1;
 	if (rename(tmp, path) == -1) {
 		rc = ca_error(CA_ERR_IO, "%s: rename to %s: %s", tmp, path,
 		    strerror(errno));
