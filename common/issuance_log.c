@@ -1,21 +1,31 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * issuance_log: the writer's handle. Opening the database (WAL,
- * synchronous=FULL, schema migrations in one transaction, refusal of a
- * newer schema), the statement cache, serial reservation with collision
- * retry, abandonment, revocation, CRL numbers, and the helpers the other
- * issuance_log_*.c files share. Group commit is in issuance_log_commit.c,
- * the chain in issuance_log_chain.c, tokens in issuance_log_token.c and
- * the read-only handle in issuance_log_read.c.
+ * issuance_log: the writer's handle. Opening the database (WAL, schema
+ * migrations in one transaction, refusal of a newer schema), its
+ * read-only connections and the WAL sync, the statement cache, serial
+ * reservation with collision retry, abandonment, revocation, CRL numbers,
+ * and the helpers the other issuance_log_*.c files share. Group commit is
+ * in issuance_log_commit.c, the chain in issuance_log_chain.c, tokens in
+ * issuance_log_token.c and the read-only handle in issuance_log_read.c.
  *
- * Every use of the connection holds db_mtx, so the handle is thread-safe.
+ * Every use of the write connection holds db_mtx, so the handle is
+ * thread-safe. The connection runs with synchronous=NORMAL: a durable
+ * write commits, lets go of db_mtx and then makes the WAL durable with
+ * ilog_sync, so that an fsync never keeps other requests from the write
+ * connection. Lookups run on read-only connections (ilog_rconn_get), which
+ * WAL lets read the last committed state while the writer works.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -325,7 +335,7 @@ issuance_log_open(struct issuance_log **out, const char *path)
 {
 	struct issuance_log *log = NULL;
 	sqlite3_stmt *st = NULL;
-	int rc = CA_ERR_INTERNAL;
+	int one, rc = CA_ERR_INTERNAL;
 	const char *mode;
 
 	*out = NULL;
@@ -337,9 +347,11 @@ issuance_log_open(struct issuance_log **out, const char *path)
 			free(log);
 		return ca_error(CA_ERR_NOMEM, "%s: out of memory", path);
 	}
+	log->wal_fd = -1;
 	pthread_mutex_init(&log->db_mtx, NULL);
+	pthread_mutex_init(&log->r_mtx, NULL);
+	pthread_mutex_init(&log->sync_mtx, NULL);
 	pthread_mutex_init(&log->q_mtx, NULL);
-	pthread_cond_init(&log->q_cond, NULL);
 	issuance_log_set_serial_fn(log, NULL, NULL);
 	issuance_log_set_clock(log, NULL, NULL);
 
@@ -369,8 +381,36 @@ issuance_log_open(struct issuance_log **out, const char *path)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/*
+	 * Keep the -wal and -shm files when the writer closes: the OCSP
+	 * responder and the CRL publisher open the log read-only, often from
+	 * a directory they cannot write (systemd ReadOnlyPaths), and SQLite
+	 * cannot recreate those files for them.
+	 */
+	one = 1;
+	if (sqlite3_file_control(log->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &one) != SQLITE_OK) {
+		rc = ilog_db_err(log->db, path, "persistent WAL");
+		goto out;
+	}
 	if ((rc = ilog_exec(log->db, path, "PRAGMA synchronous = FULL")) !=
 	    CA_OK || (rc = log_migrate(log)) != CA_OK)
+		goto out;
+	/*
+	 * From here on COMMIT does not fsync; durable writes call ilog_sync
+	 * after COMMIT (synchronous=FULL in WAL mode is exactly NORMAL plus
+	 * a sync of the WAL after each commit). Syncing once now opens the
+	 * WAL's descriptor and makes its directory entry durable.
+	 */
+	if ((mode = sqlite3_db_filename(log->db, "main")) == NULL ||
+	    *mode == '\0' || (log->file = strdup(mode)) == NULL ||
+	    (mode = sqlite3_filename_wal(mode)) == NULL ||
+	    (log->wal_path = strdup(mode)) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "%s: no WAL file name", path);
+		goto out;
+	}
+	if ((rc = ilog_exec(log->db, path, "PRAGMA synchronous = NORMAL")) !=
+	    CA_OK || (rc = ilog_sync(log)) != CA_OK)
 		goto out;
 	*out = log;
 	log = NULL;
@@ -381,25 +421,188 @@ issuance_log_open(struct issuance_log **out, const char *path)
 	return rc;
 }
 
+static void
+rconn_free(struct ilog_rconn *r)
+{
+	if (r == NULL)
+		return;
+	ilog_cache_clear(&r->cache);
+	sqlite3_close(r->db);
+	free(r);
+}
+
 void
 issuance_log_close(struct issuance_log *log)
 {
+	struct ilog_rconn *r;
+
 	if (log == NULL)
 		return;
+	/* Readers first: the writer's close checkpoints the WAL. */
+	while ((r = log->r_free) != NULL) {
+		log->r_free = r->next;
+		rconn_free(r);
+	}
 	ilog_cache_clear(&log->cache);
 	sqlite3_close(log->db);
-	pthread_cond_destroy(&log->q_cond);
+	if (log->wal_fd >= 0)
+		close(log->wal_fd);
 	pthread_mutex_destroy(&log->q_mtx);
+	pthread_mutex_destroy(&log->sync_mtx);
+	pthread_mutex_destroy(&log->r_mtx);
 	pthread_mutex_destroy(&log->db_mtx);
+	free(log->wal_path);
+	free(log->file);
 	free(log->path);
 	free(log);
 }
 
+int
+ilog_rconn_get(struct issuance_log *log, struct ilog_rconn **out)
+{
+	struct ilog_rconn *r;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	pthread_mutex_lock(&log->r_mtx);
+	if ((r = log->r_free) != NULL)
+		log->r_free = r->next;
+	pthread_mutex_unlock(&log->r_mtx);
+	if (r != NULL) {
+		r->next = NULL;
+		*out = r;
+		return CA_OK;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return ca_error(CA_ERR_NOMEM, "%s: out of memory", log->path);
+	/* The writer's own file name: absolute, whatever the cwd is now. */
+	if (sqlite3_open_v2(log->file, &r->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = ilog_db_err(r->db, log->path, "open a read connection");
+		goto out;
+	}
+	r->cache.db = r->db;
+	r->cache.path = log->path;
+	sqlite3_extended_result_codes(r->db, 1);
+	sqlite3_busy_timeout(r->db, 10000);
+	if ((rc = ilog_exec(r->db, log->path, "PRAGMA query_only = ON; "
+	    "PRAGMA trusted_schema = OFF")) != CA_OK)
+		goto out;
+	*out = r;
+	r = NULL;
+	rc = CA_OK;
+ out:
+	rconn_free(r);
+	return rc;
+}
+
+void
+ilog_rconn_put(struct issuance_log *log, struct ilog_rconn *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&log->r_mtx);
+	r->next = log->r_free;
+	log->r_free = r;
+	pthread_mutex_unlock(&log->r_mtx);
+}
+
+int
+ilog_writable(struct issuance_log *log)
+{
+	if (__atomic_load_n(&log->sync_failed, __ATOMIC_ACQUIRE))
+		return ca_error(CA_ERR_DB, "%s: an earlier fsync of the log "
+		    "failed, so what was committed since may not be on disk; "
+		    "stop the issuer, check the disk, then run carapace log "
+		    "verify", log->path);
+	return CA_OK;
+}
+
+/* wal_open opens the -wal file and makes its directory entry durable. */
+static int
+wal_open(struct issuance_log *log)
+{
+	char *dir = NULL, *slash;
+	int rc = CA_ERR_DB, dfd = -1;
+
+	if ((log->wal_fd = open(log->wal_path, O_RDWR | O_CLOEXEC)) < 0) {
+		rc = ca_error(CA_ERR_DB, "%s: open: %s", log->wal_path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((dir = strdup(log->wal_path)) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "%s: out of memory", log->path);
+		goto out;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(dfd) != 0) {
+		rc = ca_error(CA_ERR_DB, "%s: fsync of the directory: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	rc = CA_OK;
+ out:
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	return rc;
+}
+
+int
+ilog_sync(struct issuance_log *log)
+{
+	struct stat sb;
+	int rc = CA_ERR_DB;
+
+	pthread_mutex_lock(&log->sync_mtx);
+	if ((rc = ilog_writable(log)) != CA_OK)
+		goto out;
+	if (log->wal_fd < 0 && (rc = wal_open(log)) != CA_OK)
+		goto fail;
+	if (fdatasync(log->wal_fd) != 0) {
+		rc = ca_error(CA_ERR_DB, "%s: fsync: %s; what was committed "
+		    "may not be on disk", log->wal_path, strerror(errno));
+		goto fail;
+	}
+	/*
+	 * SQLite deletes the WAL only when the last connection closes, which
+	 * ours does not while open; if it was replaced anyway, sync the new
+	 * one too.
+	 */
+	if (fstat(log->wal_fd, &sb) == 0 && sb.st_nlink == 0) {
+		close(log->wal_fd);
+		log->wal_fd = -1;
+		if ((rc = wal_open(log)) != CA_OK)
+			goto fail;
+		if (fdatasync(log->wal_fd) != 0) {
+			rc = ca_error(CA_ERR_DB, "%s: fsync: %s",
+			    log->wal_path, strerror(errno));
+			goto fail;
+		}
+	}
+	rc = CA_OK;
+	goto out;
+ fail:
+	/* Linux may drop the failed pages: never trust a later fsync. */
+	__atomic_store_n(&log->sync_failed, 1, __ATOMIC_RELEASE);
+ out:
+	pthread_mutex_unlock(&log->sync_mtx);
+	return rc;
+}
+
 /*
- * A reservation commits with synchronous=NORMAL: in WAL mode it is atomic
- * but not fsynced. Losing it to a power cut loses only a serial that no
- * client ever saw, since the certificate's own commit (FULL) makes every
- * earlier transaction durable too.
+ * A reservation is committed but not synced (synchronous=NORMAL): in WAL
+ * mode it is atomic, and survives a crash of the process, but not
+ * necessarily a power cut. Losing it to one loses only a serial that no
+ * client ever saw, since the certificate's own commit is synced, and a
+ * sync of the WAL makes every earlier transaction durable too. It takes
+ * db_mtx only for its INSERT: a batch's fsync runs without it.
  */
 int
 issuance_log_reserve(struct issuance_log *log,
@@ -409,17 +612,15 @@ issuance_log_reserve(struct issuance_log *log,
 	sqlite3_stmt *st = NULL;
 	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
 	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
-	int rc = CA_ERR_INTERNAL, step, tries, normal = 0;
+	int rc = CA_ERR_INTERNAL, step, tries;
 
 	if (issuer_key_id == NULL || issuer_key_id_len == 0 ||
 	    issuer_key_id_len > 64)
 		return ca_error(CA_ERR_USAGE, "%s: reserve: issuer key id "
 		    "must be 1 to 64 bytes", log->path);
+	if ((rc = ilog_writable(log)) != CA_OK)
+		return rc;
 	pthread_mutex_lock(&log->db_mtx);
-	if ((rc = ilog_run(&log->cache, "PRAGMA synchronous = NORMAL")) !=
-	    CA_OK)
-		goto out;
-	normal = 1;
 	for (tries = 0; tries < ISSUANCE_LOG_SERIAL_TRIES; tries++) {
 		log->serial_fn(serial, log->serial_arg);
 		if ((rc = ilog_prep(&log->cache, &st, "INSERT INTO certificates"
@@ -451,9 +652,6 @@ issuance_log_reserve(struct issuance_log *log,
 	    tries, ilog_hex(hex, serial, sizeof(serial)));
  out:
 	ilog_done(st);
-	if (normal && ilog_run(&log->cache, "PRAGMA synchronous = FULL") !=
-	    CA_OK)
-		rc = CA_ERR_DB;
 	pthread_mutex_unlock(&log->db_mtx);
 	return rc;
 }
@@ -489,6 +687,8 @@ issuance_log_abandon(struct issuance_log *log,
 	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
 	int rc, status;
 
+	if ((rc = ilog_writable(log)) != CA_OK)
+		return rc;
 	pthread_mutex_lock(&log->db_mtx);
 	if ((rc = ilog_prep(&log->cache, &st, "UPDATE certificates SET "
 	    "status = 'abandoned' WHERE serial = ? AND status = 'reserved'"))
@@ -526,7 +726,7 @@ issuance_log_revoke(struct issuance_log *log,
 	sqlite3_stmt *st = NULL;
 	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
 	int64_t now;
-	int rc, status, began = 0;
+	int rc, status, began = 0, committed = 0;
 
 	ilog_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN);
 	if (reason < 0 || reason > 10 || reason == 6 || reason == 7 ||
@@ -534,6 +734,8 @@ issuance_log_revoke(struct issuance_log *log,
 		return ca_error(CA_ERR_INVALID, "serial %s: RFC 5280 5.3.1: "
 		    "reason %d is not accepted (use 0-5, 9 or 10; "
 		    "certificateHold is not supported)", hex, reason);
+	if ((rc = ilog_writable(log)) != CA_OK)
+		return rc;
 	pthread_mutex_lock(&log->db_mtx);
 	now = ilog_now(log);
 	if ((rc = ilog_run(&log->cache, "BEGIN IMMEDIATE")) != CA_OK)
@@ -570,11 +772,14 @@ issuance_log_revoke(struct issuance_log *log,
 	    NULL)) != CA_OK || (rc = ilog_run(&log->cache, "COMMIT")) != CA_OK)
 		goto out;
 	began = 0;
+	committed = 1;
  out:
 	ilog_done(st);
 	if (began)
 		(void)ilog_run(&log->cache, "ROLLBACK");
 	pthread_mutex_unlock(&log->db_mtx);
+	if (committed)
+		rc = ilog_sync(log);
 	return rc;
 }
 
@@ -582,22 +787,27 @@ int
 issuance_log_find(struct issuance_log *log, struct issuance_cert **out,
     const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN])
 {
+	struct ilog_rconn *r;
 	int rc;
 
-	pthread_mutex_lock(&log->db_mtx);
-	rc = ilog_db_find(&log->cache, out, serial);
-	pthread_mutex_unlock(&log->db_mtx);
+	*out = NULL;
+	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
+		return rc;
+	rc = ilog_db_find(&r->cache, out, serial);
+	ilog_rconn_put(log, r);
 	return rc;
 }
 
 int
 issuance_log_foreach(struct issuance_log *log, issuance_cert_cb cb, void *arg)
 {
+	struct ilog_rconn *r;
 	int rc;
 
-	pthread_mutex_lock(&log->db_mtx);
-	rc = ilog_db_foreach(&log->cache, cb, arg);
-	pthread_mutex_unlock(&log->db_mtx);
+	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
+		return rc;
+	rc = ilog_db_foreach(&r->cache, cb, arg);
+	ilog_rconn_put(log, r);
 	return rc;
 }
 
@@ -612,6 +822,8 @@ issuance_log_crl_number_next(struct issuance_log *log, int64_t *out,
 	if (issuer_key_id == NULL || issuer_key_id_len == 0)
 		return ca_error(CA_ERR_USAGE, "%s: CRL number: no issuer key "
 		    "id", log->path);
+	if ((rc = ilog_writable(log)) != CA_OK)
+		return rc;
 	pthread_mutex_lock(&log->db_mtx);
 	if ((rc = ilog_prep(&log->cache, &st, "INSERT INTO crl_state "
 	    "(issuer_key_id, crl_number, updated_at) VALUES (?, 1, ?) "
@@ -637,17 +849,23 @@ issuance_log_crl_number_next(struct issuance_log *log, int64_t *out,
  out:
 	ilog_done(st);
 	pthread_mutex_unlock(&log->db_mtx);
+	/* Durable before the caller signs a CRL with the number. */
+	if (rc == CA_OK && (rc = ilog_sync(log)) != CA_OK)
+		*out = 0;
 	return rc;
 }
 
 int
 issuance_log_seen(struct issuance_log *log, const char *kind, const char *id)
 {
+	struct ilog_rconn *r;
 	sqlite3_stmt *st = NULL;
 	int rc, step;
 
-	pthread_mutex_lock(&log->db_mtx);
-	if ((rc = ilog_prep(&log->cache, &st, "SELECT first_seen FROM "
+	/* An early refusal; issuance_log_complete checks it again. */
+	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
+		return rc;
+	if ((rc = ilog_prep(&r->cache, &st, "SELECT first_seen FROM "
 	    "seen_instances WHERE kind = ? AND instance_id = ?")) != CA_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -659,10 +877,10 @@ issuance_log_seen(struct issuance_log *log, const char *kind, const char *id)
 		    "accepted once per instance", kind, id,
 		    (int64_t)sqlite3_column_int64(st, 0));
 	else if (step != SQLITE_DONE)
-		rc = ilog_db_err(log->db, log->path, "seen instances");
+		rc = ilog_db_err(r->db, log->path, "seen instances");
  out:
 	ilog_done(st);
-	pthread_mutex_unlock(&log->db_mtx);
+	ilog_rconn_put(log, r);
 	return rc;
 }
 
@@ -670,11 +888,14 @@ int
 issuance_log_verify(struct issuance_log *log,
     struct issuance_verify_report *report)
 {
+	struct ilog_rconn *r;
 	int rc;
 
-	pthread_mutex_lock(&log->db_mtx);
-	rc = ilog_chain_verify(&log->cache, report);
-	pthread_mutex_unlock(&log->db_mtx);
+	memset(report, 0, sizeof(*report));
+	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
+		return rc;
+	rc = ilog_chain_verify(&r->cache, report);
+	ilog_rconn_put(log, r);
 	return rc;
 }
 

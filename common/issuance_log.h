@@ -19,9 +19,12 @@
  *                             "issued", its chain entry is appended, the
  *                             join token (if any) is consumed and the
  *                             identity document instance (if any) is marked
- *                             seen; durable (synchronous=FULL) on return.
+ *                             seen; durable (WAL synced) on return.
  * Concurrent issuance_log_complete calls share commits (group commit), and
- * each returns only after the commit that holds its own record.
+ * each returns only after the commit that holds its own record is synced.
+ * No call holds the write connection through an fsync, and lookups run on
+ * read-only connections that see the last committed state (see "Concurrency"
+ * in docs/issuance-log.md).
  *
  * Times are Unix seconds (int64_t); 0 means "not set" in the structs.
  * Every function returns CA_OK or a ca_err code and sets a detail message
@@ -144,7 +147,7 @@ typedef int (*join_token_cb)(const struct join_token *, void *);
 
 /*
  * issuance_log_open opens (creating if missing) the log at path, switches
- * it to WAL mode with synchronous=FULL, and migrates its schema to
+ * it to WAL mode, and migrates its schema to
  * ISSUANCE_LOG_SCHEMA_VERSION in one transaction. It refuses a database
  * with a newer schema (CA_ERR_UNSUPPORTED) or one that is not an issuance
  * log (CA_ERR_INVALID). The caller frees *out with issuance_log_close.
@@ -160,8 +163,8 @@ void issuance_log_close(struct issuance_log *log);
  * random serial (see docs: 126 random bits, first octet 0x40..0x7f) and
  * writes it to serial_out. A serial that already exists is never reused: a
  * new one is drawn, up to ISSUANCE_LOG_SERIAL_TRIES times. The row is
- * committed with synchronous=NORMAL (atomic, not fsynced; the certificate's
- * own commit makes it durable).
+ * committed but not synced (atomic, and it survives a crash of the process;
+ * the certificate's own synced commit makes it durable).
  */
 int issuance_log_reserve(struct issuance_log *log,
     uint8_t serial_out[ISSUANCE_LOG_SERIAL_LEN], const uint8_t *issuer_key_id,
@@ -201,17 +204,18 @@ int issuance_log_revoke(struct issuance_log *log,
     __attribute__((warn_unused_result));
 
 /*
- * issuance_log_find looks a serial up through the writer's connection;
- * *out is freed with issuance_cert_free. CA_ERR_NOT_FOUND if absent.
+ * issuance_log_find looks a serial up (the last committed state, on one of
+ * the writer's read-only connections); *out is freed with
+ * issuance_cert_free. CA_ERR_NOT_FOUND if absent.
  */
 int issuance_log_find(struct issuance_log *log, struct issuance_cert **out,
     const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN])
     __attribute__((warn_unused_result));
 
 /*
- * issuance_log_foreach is issuance_log_reader_foreach on the writer. The
- * log is locked meanwhile: cb must be quick and must not call into the
- * log; long listings belong on a reader handle.
+ * issuance_log_foreach is issuance_log_reader_foreach on one of the
+ * writer's read-only connections (the last committed state). cb should be
+ * quick: the connection is lent for the whole listing.
  */
 int issuance_log_foreach(struct issuance_log *log, issuance_cert_cb cb,
     void *arg) __attribute__((warn_unused_result));
@@ -233,9 +237,9 @@ int issuance_log_seen(struct issuance_log *log, const char *kind,
     const char *id) __attribute__((warn_unused_result));
 
 /*
- * issuance_log_verify checks the hash chain like issuance_log_reader_verify
- * but through the writer, which it locks for the whole walk: on a busy
- * issuer prefer a reader handle.
+ * issuance_log_verify checks the hash chain like issuance_log_reader_verify,
+ * on one of the writer's read-only connections, in one read transaction
+ * (a snapshot of the last committed state); it does not stop the writer.
  */
 int issuance_log_verify(struct issuance_log *log,
     struct issuance_verify_report *report)
@@ -281,8 +285,8 @@ int issuance_log_token_revoke(struct issuance_log *log, const char *id)
     __attribute__((warn_unused_result));
 
 /*
- * issuance_log_token_list calls cb for every token, oldest first. The log
- * is locked meanwhile: cb must be quick and must not call into the log.
+ * issuance_log_token_list calls cb for every token, oldest first, from one
+ * of the writer's read-only connections (the last committed state).
  */
 int issuance_log_token_list(struct issuance_log *log, join_token_cb cb,
     void *arg) __attribute__((warn_unused_result));

@@ -4,20 +4,25 @@
  *
  * One fsync per certificate caps SQLite at a few thousand rows a second, so
  * concurrent completions share a transaction. There is no committer thread:
- * a caller enqueues its request and, if no commit is in flight, becomes the
- * leader, takes everything queued (up to ISSUANCE_LOG_BATCH_MAX) and
- * commits it; callers that arrive meanwhile wait on a condition variable
- * and form the next batch. An idle log therefore commits at once, and a
- * busy one batches whatever accumulated during the previous fsync.
+ * a caller enqueues its request and, if no batch is being written, becomes
+ * the leader, takes everything queued (up to ISSUANCE_LOG_BATCH_MAX),
+ * writes and commits it, lets go of the write connection and only then
+ * makes the commit durable (ilog_sync: one fdatasync of the WAL). Callers
+ * that arrive meanwhile wait, each on its own condition variable, and form
+ * the next batch, which may be written while the previous one's fsync
+ * runs. An idle log therefore commits at once, and a busy one batches
+ * whatever accumulated during the previous batch.
  *
  * Each request runs inside its own SAVEPOINT, so one refused row (a used
  * token, a replayed instance) is rolled back alone; the others commit. A
- * caller is woken only after the COMMIT that holds its row returned (with
- * synchronous=FULL), and gets its own result and detail message.
+ * caller is woken only by its own batch's leader, after the fsync that
+ * followed the COMMIT holding its row returned, and gets its own result
+ * and detail message.
  */
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,10 +30,18 @@
 #include "common/issuance_log.h"
 #include "common/issuance_log_int.h"
 
+/*
+ * How many batches may be committed and waiting for their fsync while the
+ * next one is written. With 1, the next batch's SQL overlaps the previous
+ * batch's fsync, and batches do not shrink to a row or two each.
+ */
+#define ILOG_SYNCS_AHEAD	1
+
 struct ilog_pending {
 	const struct issuance_completion *req;
 	int rc;
-	int done;
+	int done;			/* under q_mtx */
+	pthread_cond_t cond;		/* signalled under q_mtx */
 	char msg[256];
 	struct ilog_pending *next;
 };
@@ -228,9 +241,13 @@ pending_fail(struct ilog_pending *p, int rc)
 	snprintf(p->msg, sizeof(p->msg), "%s", ca_error_detail());
 }
 
-/* batch_commit records and commits n requests, setting each one's result. */
-static void
-batch_commit(struct issuance_log *log, struct ilog_pending **batch, size_t n)
+/*
+ * batch_write records and commits n requests, setting each one's result;
+ * it returns CA_OK when the COMMIT succeeded (the batch then still has to
+ * be synced), an error when nothing of it was committed.
+ */
+static int
+batch_write(struct issuance_log *log, struct ilog_pending **batch, size_t n)
 {
 	int64_t now;
 	size_t i;
@@ -238,7 +255,8 @@ batch_commit(struct issuance_log *log, struct ilog_pending **batch, size_t n)
 
 	pthread_mutex_lock(&log->db_mtx);
 	now = ilog_now(log);
-	if ((rc = ilog_run(&log->cache, "BEGIN IMMEDIATE")) != CA_OK) {
+	if ((rc = ilog_writable(log)) != CA_OK ||
+	    (rc = ilog_run(&log->cache, "BEGIN IMMEDIATE")) != CA_OK) {
 		for (i = 0; i < n; i++)
 			pending_fail(batch[i], rc);
 		goto out;
@@ -278,6 +296,22 @@ batch_commit(struct issuance_log *log, struct ilog_pending **batch, size_t n)
 	log->committed_rows += n;
  out:
 	pthread_mutex_unlock(&log->db_mtx);
+	return rc;
+}
+
+/* may_lead: no batch is being written and few enough await their fsync. */
+static int
+may_lead(const struct issuance_log *log)
+{
+	return !log->sql_busy && log->syncing <= ILOG_SYNCS_AHEAD;
+}
+
+/* wake_next tells the first queued request it may lead; q_mtx is held. */
+static void
+wake_next(struct issuance_log *log)
+{
+	if (log->q_head != NULL && may_lead(log))
+		pthread_cond_signal(&log->q_head->cond);
 }
 
 int
@@ -285,11 +319,13 @@ issuance_log_complete(struct issuance_log *log,
     const struct issuance_completion *req)
 {
 	struct ilog_pending me, *batch[ISSUANCE_LOG_BATCH_MAX];
-	size_t n, i;
+	size_t n, i, ok;
+	int rc;
 
 	memset(&me, 0, sizeof(me));
 	me.req = req;
 	me.rc = CA_ERR_INTERNAL;
+	pthread_cond_init(&me.cond, NULL);
 	pthread_mutex_lock(&log->q_mtx);
 	if (log->q_tail != NULL)
 		log->q_tail->next = &me;
@@ -298,12 +334,18 @@ issuance_log_complete(struct issuance_log *log,
 	log->q_tail = &me;
 	log->q_len++;
 	while (!me.done) {
-		if (log->committing) {
-			pthread_cond_wait(&log->q_cond, &log->q_mtx);
+		/*
+		 * Wait while another leader writes, or while my request is
+		 * in a batch that is not yet durable (its leader wakes me),
+		 * or while it is queued behind another (a leader that ends
+		 * wakes the head of the queue).
+		 */
+		if (!may_lead(log) || log->q_head != &me) {
+			pthread_cond_wait(&me.cond, &log->q_mtx);
 			continue;
 		}
-		/* Lead: take what is queued, commit it, wake everyone. */
-		log->committing = 1;
+		/* Lead: take what is queued and write it. */
+		log->sql_busy = 1;
 		for (n = 0; n < ISSUANCE_LOG_BATCH_MAX && log->q_head != NULL;
 		    n++) {
 			batch[n] = log->q_head;
@@ -314,14 +356,35 @@ issuance_log_complete(struct issuance_log *log,
 		if (log->q_head == NULL)
 			log->q_tail = NULL;
 		pthread_mutex_unlock(&log->q_mtx);
-		batch_commit(log, batch, n);
+		rc = batch_write(log, batch, n);
+		for (i = 0, ok = 0; i < n; i++)
+			ok += batch[i]->rc == CA_OK;
 		pthread_mutex_lock(&log->q_mtx);
-		for (i = 0; i < n; i++)
+		log->sql_busy = 0;
+		/* A batch of refusals changed nothing: no sync to wait for. */
+		if (rc == CA_OK && ok > 0) {
+			/* The next batch may be written during this fsync. */
+			log->syncing++;
+			wake_next(log);
+			pthread_mutex_unlock(&log->q_mtx);
+			rc = ilog_sync(log);
+			pthread_mutex_lock(&log->q_mtx);
+			log->syncing--;
+			if (rc != CA_OK)
+				for (i = 0; i < n; i++)
+					if (batch[i]->rc == CA_OK)
+						pending_fail(batch[i], rc);
+		}
+		/* Wake this batch's callers only, then the next leader. */
+		for (i = 0; i < n; i++) {
 			batch[i]->done = 1;
-		log->committing = 0;
-		pthread_cond_broadcast(&log->q_cond);
+			if (batch[i] != &me)
+				pthread_cond_signal(&batch[i]->cond);
+		}
+		wake_next(log);
 	}
 	pthread_mutex_unlock(&log->q_mtx);
+	pthread_cond_destroy(&me.cond);
 	if (me.rc != CA_OK)
 		return ca_error(me.rc, "%s", me.msg);
 	ca_error_clear();

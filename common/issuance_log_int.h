@@ -43,22 +43,48 @@ void ilog_cache_clear(struct ilog_cache *c);
  * parameters (BEGIN, COMMIT, SAVEPOINT ...). */
 int ilog_run(struct ilog_cache *c, const char *sql);
 
-struct issuance_log {
+/*
+ * A read-only connection of the writer's, for lookups that need no write
+ * lock (tokens by hash, certificates, seen instances, listings, verify).
+ * WAL lets it read the last committed state while the writer connection
+ * is inside a transaction or its commit is being made durable. The writer
+ * keeps a free list of them: a thread takes one, uses it, puts it back.
+ */
+struct ilog_rconn {
 	struct ilog_cache cache;
 	sqlite3 *db;
+	struct ilog_rconn *next;
+};
+
+/*
+ * The writer. Its locks never nest: q_mtx (the group-commit queue), db_mtx
+ * (the write connection), r_mtx (the idle read connections) and sync_mtx
+ * (the WAL's descriptor, held through the fsync) are each taken with no
+ * other held, so an fsync holds up nothing but the next fsync.
+ */
+struct issuance_log {
+	struct ilog_cache cache;
+	sqlite3 *db;			/* the write connection */
 	char *path;
+	char *file;			/* the database file, absolute */
+	char *wal_path;			/* its -wal file */
 	pthread_mutex_t db_mtx;		/* every use of db */
+	pthread_mutex_t r_mtx;		/* r_free */
+	struct ilog_rconn *r_free;	/* idle read-only connections */
+	pthread_mutex_t sync_mtx;	/* wal_fd and the fsync */
+	int wal_fd;			/* the -wal file, -1 until needed */
+	int sync_failed;		/* __atomic: an fsync failed */
 	pthread_mutex_t q_mtx;		/* the group-commit queue */
-	pthread_cond_t q_cond;
 	struct ilog_pending *q_head, *q_tail;
 	int q_len;			/* requests queued, not yet taken */
-	int committing;			/* a leader is committing a batch */
+	int sql_busy;			/* a leader is writing its batch */
+	int syncing;			/* batches committed, fsync running */
 	issuance_serial_fn serial_fn;
 	void *serial_arg;
 	issuance_clock_fn clock_fn;
 	void *clock_arg;
 	uint64_t commits;		/* statistics: transactions, rows */
-	uint64_t committed_rows;
+	uint64_t committed_rows;	/* (under db_mtx) */
 };
 
 struct issuance_log_reader {
@@ -73,6 +99,28 @@ void issuance_log_set_serial_fn(struct issuance_log *log,
 void issuance_log_set_clock(struct issuance_log *log, issuance_clock_fn fn,
     void *arg);
 sqlite3 *issuance_log_reader_db(struct issuance_log_reader *r);
+
+/*
+ * ilog_rconn_get lends the caller a read-only connection (opening one when
+ * none is idle); ilog_rconn_put gives it back. A statement on it must be
+ * reset (ilog_done) before it is put back, so that no read transaction
+ * stays open.
+ */
+int ilog_rconn_get(struct issuance_log *log, struct ilog_rconn **out);
+void ilog_rconn_put(struct issuance_log *log, struct ilog_rconn *rc);
+
+/*
+ * ilog_sync makes every transaction the write connection has committed so
+ * far durable: one fdatasync of the -wal file. The connection runs with
+ * synchronous=NORMAL, so its COMMIT does not fsync (nor hold the write
+ * lock through an fsync); a durable write calls ilog_sync after COMMIT,
+ * without db_mtx. After one failed fsync every later call fails: the
+ * durability of what was committed is unknown (see docs/issuance-log.md).
+ */
+int ilog_sync(struct issuance_log *log);
+
+/* ilog_writable returns CA_OK, or CA_ERR_DB once an fsync has failed. */
+int ilog_writable(struct issuance_log *log);
 
 /* ilog_now returns the log's clock. */
 int64_t ilog_now(struct issuance_log *log);

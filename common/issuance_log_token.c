@@ -5,6 +5,9 @@
  * revocation are chained entries. Consumption happens only inside
  * issuance_log_complete, in the same transaction as the certificate it
  * pays for, so a request refused for any reason never uses a token up.
+ * Lookups run on the writer's read-only connections: what they return is
+ * the last committed state, good for an early refusal; the authoritative
+ * check is the consuming UPDATE inside the completion's savepoint.
  */
 #include "config.h"
 
@@ -135,12 +138,13 @@ issuance_log_token_create(struct issuance_log *log, const struct join_token *t)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t now;
-	int rc, began = 0;
+	int rc, began = 0, committed = 0;
 
 	if ((rc = text_ok("id", t->id, 0)) != CA_OK ||
 	    (rc = text_ok("identity", t->identity, 0)) != CA_OK ||
 	    (rc = text_ok("allowed names", t->allowed_names, 1)) != CA_OK ||
-	    (rc = text_ok("profile", t->profile, 0)) != CA_OK)
+	    (rc = text_ok("profile", t->profile, 0)) != CA_OK ||
+	    (rc = ilog_writable(log)) != CA_OK)
 		return rc;
 	pthread_mutex_lock(&log->db_mtx);
 	now = ilog_now(log);
@@ -177,11 +181,14 @@ issuance_log_token_create(struct issuance_log *log, const struct join_token *t)
 	    (rc = ilog_run(&log->cache, "COMMIT")) != CA_OK)
 		goto out;
 	began = 0;
+	committed = 1;
  out:
 	ilog_done(st);
 	if (began)
 		(void)ilog_run(&log->cache, "ROLLBACK");
 	pthread_mutex_unlock(&log->db_mtx);
+	if (committed)
+		rc = ilog_sync(log);
 	return rc;
 }
 
@@ -189,6 +196,7 @@ int
 issuance_log_token_find_hash(struct issuance_log *log,
     struct join_token **out, const uint8_t hash[ISSUANCE_LOG_HASH_LEN])
 {
+	struct ilog_rconn *r;
 	sqlite3_stmt *st = NULL;
 	int rc, step;
 
@@ -197,8 +205,9 @@ issuance_log_token_find_hash(struct issuance_log *log,
 	 * about a hash of a 256-bit secret; the final comparison is.
 	 */
 	*out = NULL;
-	pthread_mutex_lock(&log->db_mtx);
-	if ((rc = ilog_prep(&log->cache, &st, "SELECT " TOKEN_COLUMNS
+	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
+		return rc;
+	if ((rc = ilog_prep(&r->cache, &st, "SELECT " TOKEN_COLUMNS
 	    " FROM join_tokens WHERE secret_hash = ?")) != CA_OK)
 		goto out;
 	sqlite3_bind_blob(st, 1, hash, ISSUANCE_LOG_HASH_LEN, SQLITE_STATIC);
@@ -212,10 +221,10 @@ issuance_log_token_find_hash(struct issuance_log *log,
 		    "the secret presented; check it or ask the operator for a "
 		    "new one");
 	else
-		rc = ilog_db_err(log->db, log->path, "find token");
+		rc = ilog_db_err(r->db, log->path, "find token");
  out:
 	ilog_done(st);
-	pthread_mutex_unlock(&log->db_mtx);
+	ilog_rconn_put(log, r);
 	return rc;
 }
 
@@ -223,11 +232,14 @@ int
 issuance_log_token_find(struct issuance_log *log, struct join_token **out,
     const char *id)
 {
+	struct ilog_rconn *r;
 	int rc;
 
-	pthread_mutex_lock(&log->db_mtx);
-	rc = ilog_token_find(&log->cache, out, id);
-	pthread_mutex_unlock(&log->db_mtx);
+	*out = NULL;
+	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
+		return rc;
+	rc = ilog_token_find(&r->cache, out, id);
+	ilog_rconn_put(log, r);
 	return rc;
 }
 
@@ -237,8 +249,10 @@ issuance_log_token_revoke(struct issuance_log *log, const char *id)
 	struct join_token *t = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t now;
-	int rc, began = 0;
+	int rc, began = 0, committed = 0;
 
+	if ((rc = ilog_writable(log)) != CA_OK)
+		return rc;
 	pthread_mutex_lock(&log->db_mtx);
 	now = ilog_now(log);
 	if ((rc = ilog_run(&log->cache, "BEGIN IMMEDIATE")) != CA_OK)
@@ -266,12 +280,15 @@ issuance_log_token_revoke(struct issuance_log *log, const char *id)
 	    (rc = ilog_run(&log->cache, "COMMIT")) != CA_OK)
 		goto out;
 	began = 0;
+	committed = 1;
  out:
 	join_token_free(t);
 	ilog_done(st);
 	if (began)
 		(void)ilog_run(&log->cache, "ROLLBACK");
 	pthread_mutex_unlock(&log->db_mtx);
+	if (committed)
+		rc = ilog_sync(log);
 	return rc;
 }
 
@@ -280,10 +297,12 @@ issuance_log_token_list(struct issuance_log *log, join_token_cb cb, void *arg)
 {
 	struct join_token *t = NULL;
 	sqlite3_stmt *st = NULL;
+	struct ilog_rconn *r;
 	int rc, step, stop;
 
-	pthread_mutex_lock(&log->db_mtx);
-	if ((rc = ilog_prep(&log->cache, &st, "SELECT " TOKEN_COLUMNS
+	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
+		return rc;
+	if ((rc = ilog_prep(&r->cache, &st, "SELECT " TOKEN_COLUMNS
 	    " FROM join_tokens ORDER BY rowid")) != CA_OK)
 		goto out;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -296,9 +315,9 @@ issuance_log_token_list(struct issuance_log *log, join_token_cb cb, void *arg)
 			goto out;
 	}
 	if (step != SQLITE_DONE)
-		rc = ilog_db_err(log->db, log->path, "list tokens");
+		rc = ilog_db_err(r->db, log->path, "list tokens");
  out:
 	ilog_done(st);
-	pthread_mutex_unlock(&log->db_mtx);
+	ilog_rconn_put(log, r);
 	return rc;
 }

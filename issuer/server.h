@@ -48,7 +48,7 @@
 #define SERVER_SEND_MS		10000
 #define SERVER_OPERATOR_WORKERS	4
 /* Threads serving the network contexts: this many per CPU, at least MIN. */
-#define SERVER_THREADS_PER_CPU	8
+#define SERVER_THREADS_PER_CPU	16
 #define SERVER_THREADS_MIN	4
 /* The transport's receive cap: larger messages close the connection. */
 #define SERVER_RECV_MAX		(2 * PROTOCOL_MAX_MESSAGE)

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for the issuance log (common/issuance_log*.c): schema
- * creation, migration and refusal of a newer schema; the reserve/complete
- * cycle and serial collisions; join tokens stored as hashes and consumed
- * exactly once, in the certificate's transaction; revocation; the
- * read-only handle; the hash chain against rows edited behind its back
- * with plain sqlite3; and group commit from many threads. Results are
- * checked through raw SQLite connections, not only through the module.
+ * Unit tests for the issuance log (common/issuance_log*.c): schema creation,
+ * migration and refusal of a newer schema; the reserve/complete cycle and
+ * serial collisions; join tokens stored as hashes and consumed exactly
+ * once, in the certificate's transaction; revocation; the read-only
+ * handle, including one opened after the writer closed.
+ * Results are checked through raw SQLite connections, not only through
+ * the module. Shared set-up: ilog_fixture.c.
  */
 #include "config.h"
 
@@ -23,144 +23,8 @@
 #include "common/ca_error.h"
 #include "common/issuance_log.h"
 #include "common/issuance_log_int.h"
+#include "tests/unit/ilog_fixture.h"
 #include "tests/unit/unit.h"
-
-static const uint8_t kid[20] = { 0xca, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
-static char dir[128];
-static char dbpath[256];
-static int64_t fake_now = 1800000000;
-
-static int64_t
-fake_clock(void *arg)
-{
-	(void)arg;
-	return __atomic_load_n(&fake_now, __ATOMIC_SEQ_CST);
-}
-
-static void
-db_remove(void)
-{
-	char p[300];
-
-	snprintf(p, sizeof(p), "%s-wal", dbpath);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", dbpath);
-	unlink(p);
-	unlink(dbpath);
-}
-
-/* fresh gives a new, empty path for each test. */
-static void
-fresh(void)
-{
-	static int n;
-
-	if (dir[0] == '\0') {
-		snprintf(dir, sizeof(dir), "%s/ilog-test-XXXXXX",
-		    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-		CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	}
-	if (dbpath[0] != '\0')
-		db_remove();
-	snprintf(dbpath, sizeof(dbpath), "%s/log%d.db", dir, n++);
-}
-
-static struct issuance_log *
-open_log(void)
-{
-	struct issuance_log *log = NULL;
-	int rc;
-
-	if ((rc = issuance_log_open(&log, dbpath)) != CA_OK)
-		fprintf(stderr, "open: %s\n", ca_error_detail());
-	CU_ASSERT_EQUAL_FATAL(rc, CA_OK);
-	issuance_log_set_clock(log, fake_clock, NULL);
-	return log;
-}
-
-/* raw_int runs a one-value query on a plain connection of our own. */
-static int64_t
-raw_int(const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -999;
-
-	CU_ASSERT_EQUAL_FATAL(sqlite3_open(dbpath, &db), SQLITE_OK);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else
-		fprintf(stderr, "raw_int: %s: %s\n", sql, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-/* raw_exec runs sql on a plain connection; "!" in front: failure expected */
-static int
-raw_exec(const char *sql)
-{
-	sqlite3 *db = NULL;
-	int rc, quiet = sql[0] == '!';
-
-	CU_ASSERT_EQUAL_FATAL(sqlite3_open(dbpath, &db), SQLITE_OK);
-	rc = sqlite3_exec(db, sql + quiet, NULL, NULL, NULL);
-	if (rc != SQLITE_OK && !quiet)
-		fprintf(stderr, "raw_exec: %s: %s\n", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-	return rc;
-}
-
-/* issue reserves a serial and records a certificate for it. */
-static int
-issue(struct issuance_log *log, uint8_t serial[ISSUANCE_LOG_SERIAL_LEN],
-    const char *subject, const char *token_id)
-{
-	struct issuance_completion req;
-	struct issuance_cert c;
-	uint8_t der[300], ev[32];
-	int rc;
-
-	if ((rc = issuance_log_reserve(log, serial, kid, sizeof(kid))) !=
-	    CA_OK)
-		return rc;
-	memset(&c, 0, sizeof(c));
-	memcpy(c.serial, serial, ISSUANCE_LOG_SERIAL_LEN);
-	randombytes_buf(der, sizeof(der));
-	der[0] = 0x30;
-	memset(ev, 0xee, sizeof(ev));
-	c.subject = (char *)subject;
-	c.names = (char *)"DNS:node.example\nIP:192.0.2.7";
-	c.not_before = fake_now - 60;
-	c.not_after = fake_now + 86400;
-	c.der = der;
-	c.der_len = sizeof(der);
-	c.requester = (char *)"node7";
-	c.attestation = (char *)(token_id != NULL ? "join-token" : "x509pop");
-	c.evidence = ev;
-	c.evidence_len = sizeof(ev);
-	memset(&req, 0, sizeof(req));
-	req.cert = &c;
-	req.token_id = token_id;
-	return issuance_log_complete(log, &req);
-}
-
-static void
-make_token(struct issuance_log *log, const char *id, const char *secret,
-    int64_t ttl)
-{
-	struct join_token t;
-
-	memset(&t, 0, sizeof(t));
-	t.id = (char *)id;
-	issuance_log_token_hash(t.hash, secret, strlen(secret));
-	t.identity = (char *)"node7";
-	t.allowed_names = (char *)"DNS:node.example";
-	t.profile = (char *)"server";
-	t.expires_at = fake_now + ttl;
-	CU_ASSERT_EQUAL(issuance_log_token_create(log, &t), CA_OK);
-}
 
 static void
 test_schema_create_reopen(void)
@@ -489,37 +353,6 @@ test_token_hash_not_secret(void)
 	issuance_log_close(log);
 }
 
-struct racer {
-	struct issuance_log *log;
-	pthread_barrier_t *barrier;
-	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
-	const char *token_id;
-	int rc;
-	int n;			/* certificates to issue (group commit) */
-	int failures;
-};
-
-static void *
-race_consume(void *arg)
-{
-	struct racer *r = arg;
-	struct issuance_completion req;
-	struct issuance_cert c;
-	uint8_t der[64];
-
-	memset(&c, 0, sizeof(c));
-	memset(der, 0x30, sizeof(der));
-	memcpy(c.serial, r->serial, sizeof(c.serial));
-	c.der = der;
-	c.der_len = sizeof(der);
-	c.subject = (char *)"CN=racer";
-	memset(&req, 0, sizeof(req));
-	req.cert = &c;
-	req.token_id = r->token_id;
-	pthread_barrier_wait(r->barrier);
-	r->rc = issuance_log_complete(r->log, &req);
-	return NULL;
-}
 
 #define RACERS 32
 
@@ -756,359 +589,30 @@ test_readonly_cannot_write(void)
 }
 
 /* A log with 4 certificates, 1 revocation and tokens, for tampering. */
-static void
-build_fixture(uint8_t serials[4][ISSUANCE_LOG_SERIAL_LEN])
-{
-	struct issuance_log *log;
-	struct issuance_verify_report rep;
-	int i;
-
-	fresh();
-	log = open_log();
-	make_token(log, "t-a", "secret a", 600);
-	make_token(log, "t-b", "secret b", 600);
-	for (i = 0; i < 4; i++)
-		CU_ASSERT_EQUAL(issue(log, serials[i], i == 1 ? "CN=one" :
-		    "CN=other", i == 2 ? "t-a" : NULL), CA_OK);
-	CU_ASSERT_EQUAL(issuance_log_revoke(log, serials[3], 4), CA_OK);
-	CU_ASSERT_EQUAL(issuance_log_token_revoke(log, "t-b"), CA_OK);
-	/* events: 1,2 token-create; 3,4 issue; 5 issue; 6 token-consume;
-	 * 7 issue; 8 revoke; 9 token-revoke */
-	CU_ASSERT_EQUAL(issuance_log_verify(log, &rep), CA_OK);
-	CU_ASSERT_EQUAL(rep.entries, 9);
-	CU_ASSERT_EQUAL(rep.head_seq, 9);
-	CU_ASSERT_EQUAL(rep.bad_seq, 0);
-	issuance_log_close(log);
-}
-
-/* tamper runs sql on a fresh fixture and returns the verify report. */
-static int
-tamper(const char *sql, struct issuance_verify_report *rep,
-    uint8_t serials[4][ISSUANCE_LOG_SERIAL_LEN])
-{
-	struct issuance_log_reader *r = NULL;
-	char buf[512];
-	int rc;
-
-	build_fixture(serials);
-	snprintf(buf, sizeof(buf), "DROP TRIGGER events_no_update; "
-	    "DROP TRIGGER events_no_delete; %s", sql);
-	CU_ASSERT_EQUAL(raw_exec(buf), SQLITE_OK);
-	CU_ASSERT_EQUAL_FATAL(issuance_log_reader_open(&r, dbpath), CA_OK);
-	rc = issuance_log_reader_verify(r, rep);
-	issuance_log_reader_close(r);
-	return rc;
-}
-
-/* Append F(value) as docs/issuance-log.md defines it. */
-static void
-doc_enc(uint8_t **b, size_t *n, sqlite3_stmt *st, int i)
-{
-	int type = sqlite3_column_type(st, i), len, k;
-	uint64_t u;
-
-	*b = realloc(*b, *n + 9 + (size_t)sqlite3_column_bytes(st, i));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(*b);
-	if (type == SQLITE_NULL) {
-		(*b)[(*n)++] = 0;
-	} else if (type == SQLITE_INTEGER) {
-		u = (uint64_t)sqlite3_column_int64(st, i);
-		(*b)[(*n)++] = 1;
-		for (k = 7; k >= 0; k--)
-			(*b)[(*n)++] = (uint8_t)(u >> (8 * k));
-	} else {
-		len = sqlite3_column_bytes(st, i);
-		(*b)[(*n)++] = type == SQLITE_TEXT ? 2 : 3;
-		for (k = 3; k >= 0; k--)
-			(*b)[(*n)++] = (uint8_t)((uint32_t)len >> (8 * k));
-		memcpy(*b + *n, type == SQLITE_TEXT ?
-		    (const void *)sqlite3_column_text(st, i) :
-		    sqlite3_column_blob(st, i), (size_t)len);
-		*n += (size_t)len;
-	}
-}
 
 /*
- * An auditor's recomputation of the chain from the documentation alone:
- * plain sqlite3 queries and OpenSSL's one-shot SHA256, none of the
- * module's code. Returns the number of entries that match.
- */
-static int
-doc_recompute(void)
-{
-	static const char *const q[][2] = {
-		{ "issue", "SELECT serial, issuer_key_id, subject, names, "
-		    "not_before, not_after, der, requester, attestation, "
-		    "evidence, token_id, issued_at FROM certificates WHERE "
-		    "serial = ?1" },
-		{ "revoke", "SELECT serial, revoked_at, revocation_reason "
-		    "FROM certificates WHERE serial = ?1" },
-		{ "token-create", "SELECT id, secret_hash, identity, "
-		    "allowed_names, profile, expires_at, created_at FROM "
-		    "join_tokens WHERE id = ?2" },
-		{ "token-consume", "SELECT id, used_at, used_serial FROM "
-		    "join_tokens WHERE id = ?2" },
-		{ "token-revoke", "SELECT id, revoked_at FROM join_tokens "
-		    "WHERE id = ?2" },
-	};
-	sqlite3 *db = NULL;
-	sqlite3_stmt *ev = NULL, *row = NULL;
-	uint8_t prev[32], md[32], *b = NULL;
-	size_t n, k;
-	int good = 0, i;
-
-	memset(prev, 0, sizeof(prev));
-	CU_ASSERT_EQUAL_FATAL(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, "SELECT seq, kind, "
-	    "time, serial, token_id, hash FROM events ORDER BY seq", -1, &ev,
-	    NULL), SQLITE_OK);
-	while (sqlite3_step(ev) == SQLITE_ROW) {
-		n = 0;
-		b = realloc(b, 32);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-		memcpy(b, prev, 32);
-		n = 32;
-		for (i = 0; i < 5; i++)
-			doc_enc(&b, &n, ev, i);
-		for (k = 0; k < sizeof(q) / sizeof(q[0]); k++)
-			if (strcmp(q[k][0], (const char *)
-			    sqlite3_column_text(ev, 1)) == 0)
-				break;
-		CU_ASSERT_FATAL(k < sizeof(q) / sizeof(q[0]));
-		CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, q[k][1], -1,
-		    &row, NULL), SQLITE_OK);
-		sqlite3_bind_value(row, 1, sqlite3_column_value(ev, 3));
-		sqlite3_bind_value(row, 2, sqlite3_column_value(ev, 4));
-		if (sqlite3_step(row) == SQLITE_ROW)
-			for (i = 0; i < sqlite3_column_count(row); i++)
-				doc_enc(&b, &n, row, i);
-		sqlite3_finalize(row);
-		SHA256(b, n, md);
-		if (sqlite3_column_bytes(ev, 5) == 32 &&
-		    memcmp(md, sqlite3_column_blob(ev, 5), 32) == 0)
-			good++;
-		memcpy(prev, sqlite3_column_blob(ev, 5), 32);
-	}
-	free(b);
-	sqlite3_finalize(ev);
-	sqlite3_close(db);
-	return good;
-}
-
-static void
-test_chain_verify(void)
-{
-	uint8_t s[4][ISSUANCE_LOG_SERIAL_LEN];
-	struct issuance_verify_report rep;
-	struct issuance_log_reader *r = NULL;
-	char hex[33];
-
-	/* Intact, through the reader too. */
-	build_fixture(s);
-	CU_ASSERT_EQUAL_FATAL(issuance_log_reader_open(&r, dbpath), CA_OK);
-	CU_ASSERT_EQUAL(issuance_log_reader_verify(r, &rep), CA_OK);
-	CU_ASSERT_EQUAL(rep.entries, 9);
-	CU_ASSERT_STRING_EQUAL(rep.what, "");
-	issuance_log_reader_close(r);
-	/* The documented hash definition is the one the code uses. */
-	CU_ASSERT_EQUAL(doc_recompute(), 9);
-	/* The triggers refuse casual edits of the chain. */
-	CU_ASSERT_NOT_EQUAL(raw_exec("!DELETE FROM events WHERE seq = 3"),
-	    SQLITE_OK);
-
-	/* Changed subject of the second certificate: entry 4. */
-	CU_ASSERT_EQUAL(tamper("UPDATE certificates SET subject = 'CN=evil' "
-	    "WHERE subject = 'CN=one'", &rep, s), CA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(rep.bad_seq, 4);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, "hash mismatch"));
-	CU_ASSERT_EQUAL(doc_recompute(), 8);	/* the auditor agrees */
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, ilog_hex(hex, s[1], 16)));
-
-	/* Changed DER of the third: entry 5. */
-	CU_ASSERT_EQUAL(tamper("UPDATE certificates SET der = x'3000' "
-	    "WHERE token_id = 't-a'", &rep, s), CA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(rep.bad_seq, 5);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, ilog_hex(hex, s[2], 16)));
-
-	/* Deleted first certificate row: entry 3. */
-	CU_ASSERT_EQUAL(tamper("DELETE FROM certificates WHERE id = 1", &rep,
-	    s), CA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(rep.bad_seq, 3);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, "removed"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, ilog_hex(hex, s[0], 16)));
-
-	/* Deleted chain entry 6 (token-consume): the gap is reported. */
-	CU_ASSERT_EQUAL(tamper("DELETE FROM events WHERE seq = 6", &rep, s),
-	    CA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(rep.bad_seq, 6);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, "missing"));
-
-	/* Changed revocation reason: the revoke entry, 8. */
-	CU_ASSERT_EQUAL(tamper("UPDATE certificates SET revocation_reason = 1 "
-	    "WHERE status = 'revoked'", &rep, s), CA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(rep.bad_seq, 8);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, "revoke"));
-
-	/* An issued certificate pushed back to "reserved": entry 3. */
-	CU_ASSERT_EQUAL(tamper("UPDATE certificates SET status = 'reserved' "
-	    "WHERE id = 1", &rep, s), CA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(rep.bad_seq, 3);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, "status is reserved"));
-
-	/* A revocation undone by hand: entry 8 contradicts the row. */
-	CU_ASSERT_EQUAL(tamper("UPDATE certificates SET status = 'issued', "
-	    "revoked_at = NULL, revocation_reason = NULL WHERE "
-	    "status = 'revoked'", &rep, s), CA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(rep.bad_seq, 8);
-
-	/* An entry re-hashed with a forged link: prev_hash of entry 7. */
-	CU_ASSERT_EQUAL(tamper("UPDATE events SET prev_hash = zeroblob(32) "
-	    "WHERE seq = 7", &rep, s), CA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(rep.bad_seq, 7);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, "prev_hash"));
-
-	/* The last entries removed: the revoked row has no entry left. */
-	CU_ASSERT_EQUAL(tamper("DELETE FROM events WHERE seq >= 8", &rep, s),
-	    CA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(rep.bad_seq, -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rep.what, ilog_hex(hex, s[3], 16)));
-	CU_ASSERT_EQUAL(rep.head_seq, 7);
-}
-
-static int
-queued(struct issuance_log *log)
-{
-	int n;
-
-	pthread_mutex_lock(&log->q_mtx);
-	n = log->q_len;
-	pthread_mutex_unlock(&log->q_mtx);
-	return n;
-}
-
-#define ISO_N	8
-
-/*
- * One batch holding good and bad requests: the bad ones fail alone. The
- * test holds the connection's lock so that the first leader blocks and
- * the others queue up behind it, then lets go: the second batch holds
- * ISO_N - 1 requests.
+ * The writer keeps its -wal and -shm files when it closes, so that the
+ * read-only consumers (OCSP, CRL) can open the log from a directory they
+ * may not write, even while the issuer is stopped.
  */
 static void
-test_batch_isolation(void)
+test_wal_kept_for_readers(void)
 {
 	struct issuance_log *log;
-	struct racer rs[ISO_N];
-	pthread_t th[ISO_N];
-	pthread_barrier_t barrier;
-	uint64_t commits;
-	int i, spins;
-
-	fresh();
-	log = open_log();
-	make_token(log, "t-iso", "iso secret", 600);
-	pthread_barrier_init(&barrier, NULL, ISO_N);
-	for (i = 0; i < ISO_N; i++) {
-		memset(&rs[i], 0, sizeof(rs[i]));
-		rs[i].log = log;
-		rs[i].barrier = &barrier;
-		CU_ASSERT_EQUAL_FATAL(issuance_log_reserve(log, rs[i].serial,
-		    kid, sizeof(kid)), CA_OK);
-		/* Odd ones: an unknown token, refused. */
-		rs[i].token_id = (i % 2) ? "t-unknown" : NULL;
-	}
-	/* Even serials 0 and 2 are spoiled: 0 is completed twice below. */
-	memcpy(rs[2].serial, rs[0].serial, ISSUANCE_LOG_SERIAL_LEN);
-	commits = log->commits;
-	pthread_mutex_lock(&log->db_mtx);
-	for (i = 0; i < ISO_N; i++)
-		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL,
-		    race_consume, &rs[i]), 0);
-	for (spins = 0; spins < 5000 && queued(log) < ISO_N - 1; spins++)
-		usleep(1000);
-	CU_ASSERT_EQUAL(queued(log), ISO_N - 1);
-	pthread_mutex_unlock(&log->db_mtx);
-	for (i = 0; i < ISO_N; i++)
-		pthread_join(th[i], NULL);
-	pthread_barrier_destroy(&barrier);
-	CU_ASSERT_EQUAL(log->commits - commits, 2);
-	for (i = 0; i < ISO_N; i++) {
-		if (i % 2)
-			CU_ASSERT_EQUAL(rs[i].rc, CA_ERR_DENIED);
-	}
-	/* Of the two requests for serial 0, exactly one won. */
-	CU_ASSERT((rs[0].rc == CA_OK) != (rs[2].rc == CA_OK));
-	CU_ASSERT_EQUAL(rs[4].rc, CA_OK);
-	CU_ASSERT_EQUAL(rs[6].rc, CA_OK);
-	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM certificates WHERE "
-	    "status = 'issued'"), 3);
-	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM join_tokens WHERE "
-	    "used_at IS NULL"), 1);
-	CU_ASSERT_EQUAL(issuance_log_verify(log, &(struct
-	    issuance_verify_report){ 0 }), CA_OK);
-	issuance_log_close(log);
-}
-
-#define GC_THREADS	16
-#define GC_EACH		40
-
-static void *
-group_worker(void *arg)
-{
-	struct racer *r = arg;
+	struct issuance_log_reader *r = NULL;
 	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
-	int i;
-
-	pthread_barrier_wait(r->barrier);
-	for (i = 0; i < r->n; i++)
-		if (issue(r->log, serial, "CN=group", NULL) != CA_OK)
-			r->failures++;
-	return NULL;
-}
-
-static void
-test_group_commit(void)
-{
-	struct issuance_log *log;
-	struct racer rs[GC_THREADS];
-	pthread_t th[GC_THREADS];
-	pthread_barrier_t barrier;
-	struct issuance_verify_report rep;
-	int i, failures = 0;
+	char p[300];
 
 	fresh();
 	log = open_log();
-	pthread_barrier_init(&barrier, NULL, GC_THREADS);
-	for (i = 0; i < GC_THREADS; i++) {
-		memset(&rs[i], 0, sizeof(rs[i]));
-		rs[i].log = log;
-		rs[i].barrier = &barrier;
-		rs[i].n = GC_EACH;
-		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL,
-		    group_worker, &rs[i]), 0);
-	}
-	for (i = 0; i < GC_THREADS; i++) {
-		pthread_join(th[i], NULL);
-		failures += rs[i].failures;
-	}
-	pthread_barrier_destroy(&barrier);
-	CU_ASSERT_EQUAL(failures, 0);
-	CU_ASSERT_EQUAL(log->committed_rows, GC_THREADS * GC_EACH);
-	CU_ASSERT(log->commits >= 1 && log->commits <= GC_THREADS * GC_EACH);
-	fprintf(stderr, "\n  group commit: %d rows in %llu commits\n",
-	    GC_THREADS * GC_EACH, (unsigned long long)log->commits);
-	CU_ASSERT_EQUAL(issuance_log_verify(log, &rep), CA_OK);
-	CU_ASSERT_EQUAL(rep.entries, GC_THREADS * GC_EACH);
+	CU_ASSERT_EQUAL_FATAL(issue(log, serial, "CN=kept", NULL), CA_OK);
 	issuance_log_close(log);
-	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM certificates WHERE "
-	    "status = 'issued' AND der IS NOT NULL"), GC_THREADS * GC_EACH);
-	CU_ASSERT_EQUAL(raw_int("SELECT count(DISTINCT serial) FROM "
-	    "certificates"), GC_THREADS * GC_EACH);
-	CU_ASSERT_EQUAL(raw_int("SELECT max(seq) = count(*) FROM events"), 1);
-	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM pragma_integrity_check "
-	    "WHERE integrity_check = 'ok'"), 1);
-	db_remove();
-	rmdir(dir);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	CU_ASSERT_EQUAL(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	CU_ASSERT_EQUAL(access(p, F_OK), 0);
+	CU_ASSERT_EQUAL_FATAL(issuance_log_reader_open(&r, dbpath), CA_OK);
+	issuance_log_reader_close(r);
 }
 
 static CU_TestInfo tests[] = {
@@ -1123,10 +627,8 @@ static CU_TestInfo tests[] = {
 	{ "refused_does_not_consume", test_refused_does_not_consume },
 	{ "revocation_and_crl", test_revocation_and_crl },
 	{ "readonly_cannot_write", test_readonly_cannot_write },
-	{ "chain_verify", test_chain_verify },
-	{ "batch_isolation", test_batch_isolation },
-	{ "group_commit", test_group_commit },
+	{ "wal_kept_for_readers", test_wal_kept_for_readers },
 	CU_TEST_INFO_NULL,
 };
 
-UNIT_MAIN("issuance_log", tests)
+UNIT_MAIN_FIXTURE("issuance_log", NULL, ilog_fixture_cleanup, tests)
