@@ -4,11 +4,7 @@
  * how much memory, against `openssl ca -gencrl` on the same entries in the
  * same run.
  *
- *   bench/crl-bench [-c] [-n ENTRIES] [-d DIR]  (1000000, $TMPDIR)
- *
- * With -c it runs the carapace side a second time after adding a covering
- * index (issuer_key_id, serial, revoked_at, revocation_reason) WHERE status
- * = 'revoked' to the log: a proposed schema change, measured, not shipped.
+ *   bench/crl-bench [-n ENTRIES] [-d DIR]  (1000000, $TMPDIR)
  *
  * It makes a software EC P-256 CA, an issuance log (created by
  * issuance_log_open, so with the real schema) and fills it with ENTRIES
@@ -349,11 +345,11 @@ main(int argc, char *argv[])
 	long n = 1000000;
 	ssize_t sl;
 	FILE *f;
-	int ch, covering = 0;
+	int ch;
 
 	if (argc == 3 && strcmp(argv[1], "--carapace") == 0)
 		return carapace(argv[2]);
-	while ((ch = getopt(argc, argv, "n:d:c")) != -1) {
+	while ((ch = getopt(argc, argv, "n:d:")) != -1) {
 		switch (ch) {
 		case 'n':
 			n = atol(optarg);
@@ -361,11 +357,8 @@ main(int argc, char *argv[])
 		case 'd':
 			base = optarg;
 			break;
-		case 'c':
-			covering = 1;
-			break;
 		default:
-			fprintf(stderr, "usage: crl-bench [-c] [-n ENTRIES] "
+			fprintf(stderr, "usage: crl-bench [-n ENTRIES] "
 			    "[-d DIR]\n");
 			return 2;
 		}
@@ -407,41 +400,13 @@ main(int argc, char *argv[])
 	printf("\n  %-34s %8s %14s\n", "", "wall s", "peak RSS MiB");
 	printf("  %-34s %8.2f %14.1f\n", "openssl ca -gencrl", ow, om);
 	printf("  %-34s %8.2f %14.1f   (target <= %.0f s, <= %.0f MiB)\n",
-	    "carapace-crl path (schema v1)", cw, cm, TARGET_S, TARGET_MIB);
+	    "carapace-crl path", cw, cm, TARGET_S, TARGET_MIB);
 	printf("    read log + write DER + sign %.2f s, check (d2i + verify "
 	    "+ compare) %.2f s,\n    write DER + PEM %.2f s; %zu entries, "
 	    "%zu bytes DER\n", bs, cs, ws, entries, bytes);
 	printf("    ratio: %.1fx faster, %.2fx the memory of openssl ca; "
 	    "%s\n", ow / cw, cm / om, cw <= TARGET_S && cm <= TARGET_MIB ?
 	    "within target" : "OVER TARGET");
-	if (covering) {
-		char *av[] = { self, "--carapace", dir, NULL };
-		sqlite3 *db;
-
-		/*
-		 * What a covering index on the revoked rows would give (a
-		 * proposed schema change, not in the log today).
-		 */
-		path_of(cnf, dir, "log.db");
-		if (sqlite3_open(cnf, &db) != SQLITE_OK ||
-		    sqlite3_exec(db, "CREATE INDEX bench_revoked_covering ON "
-		    "certificates (issuer_key_id, serial, revoked_at, "
-		    "revocation_reason) WHERE status = 'revoked'", NULL, NULL,
-		    NULL) != SQLITE_OK)
-			die("covering index");
-		sqlite3_close(db);
-		run(av, out, &cw, &cm);
-		if ((f = fopen(out, "r")) == NULL ||
-		    fscanf(f, "%lf %lf %lf %zu %zu", &bs, &cs, &ws, &entries,
-		    &bytes) != 5)
-			die("carapace output");
-		fclose(f);
-		printf("  %-34s %8.2f %14.1f\n",
-		    "carapace-crl, covering index", cw, cm);
-		printf("    read log + write DER + sign %.2f s, check %.2f s, "
-		    "write %.2f s; %s\n", bs, cs, ws, cw <= TARGET_S &&
-		    cm <= TARGET_MIB ? "within target" : "OVER TARGET");
-	}
 	printf("  (files kept in %s; remove with rm -r)\n", dir);
 	return 0;
 }
