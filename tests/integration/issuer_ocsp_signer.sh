@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# issuer_ocsp_signer.sh: the issuer can issue the OCSP responder's
+# delegated signing certificate from configuration alone, as
+# docs/issuer.md describes: an ocsp_signer profile whose extensions are
+# keyUsage digitalSignature, extendedKeyUsage OCSPSigning (critical) and
+# id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1). openssl must show those
+# extensions, accept the certificate for the OCSP helper purpose, and a
+# token for the server profile must not be able to ask for it.
+
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
+. "$S/tests/integration/issuer_common.sh"
+
+# NCONF: a key given twice in a section keeps its last value, and a
+# section named twice is one section.
+ISS_ISSUER_CONF='profiles = server, ocsp_signer'
+ISS_EXTRA_CONF='[ocsp_signer]
+max_lifetime     = 7d
+default_lifetime = 2d
+key_types        = ec-p256 ec-p384
+extensions       = ocsp_signer_ext
+
+[ocsp_signer_ext]
+keyUsage         = critical,digitalSignature
+extendedKeyUsage = critical,OCSPSigning
+noCheck          = ignored
+
+[policy_joinToken]
+profiles = server, ocsp_signer'
+iss_setup
+iss_start
+
+N=ocsp.example.internal
+token "$T/tok" "$N" -- --profile ocsp_signer --ttl 1h
+car_ok "request under the ocsp_signer profile" request -s "$URL" \
+    --token-file "$T/tok" --name "$N" --key-out "$T/ocsp.key" \
+    --cert-out "$T/ocsp.pem"
+
+openssl verify -CAfile "$CA/root.pem" -untrusted "$CA/intermediate.pem" \
+    -purpose ocsphelper "$T/ocsp.pem" >"$T/verify.out" 2>&1 ||
+    { cat "$T/verify.out" >&2; fail "openssl verify -purpose ocsphelper refuses it"; }
+ok "openssl verify -purpose ocsphelper: the certificate chains to root.pem"
+
+openssl x509 -in "$T/ocsp.pem" -noout -text >"$T/x509.txt" ||
+    fail "openssl x509 cannot read the certificate"
+grep -A1 'X509v3 Extended Key Usage: critical' "$T/x509.txt" |
+    grep -q 'OCSP Signing' || fail "no critical extendedKeyUsage OCSPSigning"
+grep -q 'OCSP No Check' "$T/x509.txt" || fail "no id-pkix-ocsp-nocheck extension"
+grep -A1 'X509v3 Key Usage: critical' "$T/x509.txt" |
+    grep -q 'Digital Signature' || fail "no critical keyUsage digitalSignature"
+grep -q 'CA:FALSE' "$T/x509.txt" || fail "basicConstraints is not CA:FALSE"
+grep -A1 'Subject Alternative Name' "$T/x509.txt" | grep -q "DNS:$N" ||
+    fail "the subjectAltName is not DNS:$N"
+ok "extensions: keyUsage, extendedKeyUsage OCSPSigning (critical), OCSP No Check, CA:FALSE"
+
+# Lifetime: the profile's default, 2 days (the server profile gives 1 h).
+nb=$(date -d "$(openssl x509 -in "$T/ocsp.pem" -noout -startdate | cut -d= -f2)" +%s)
+na=$(date -d "$(openssl x509 -in "$T/ocsp.pem" -noout -enddate | cut -d= -f2)" +%s)
+life=$((na - nb))
+[ "$life" -ge 172000 ] && [ "$life" -le 173000 ] ||
+    fail "lifetime is $life s, expected the profile's 2 days"
+ok "lifetime $life s (the ocsp_signer profile's default)"
+
+# A token for the server profile gives a server certificate, never an
+# OCSP signer: the token decides the profile.
+token "$T/tok2" "other.example.internal"
+car_ok "request with a server-profile token" request -s "$URL" \
+    --token-file "$T/tok2" --name other.example.internal \
+    --key-out "$T/k2.pem" --cert-out "$T/c2.pem"
+openssl x509 -in "$T/c2.pem" -noout -text | grep -q 'OCSP Signing' &&
+    fail "a server-profile token produced an OCSP signing certificate"
+ok "a server-profile token gets a server certificate"
+
+certs_in_log "$T/ocsp.pem" "$T/c2.pem"
+iss_stop
+echo "PASS: issuer ocsp_signer profile"
