@@ -28,7 +28,7 @@
 
 #define HTTP_SERVER_MAX_CONNS_DEF	1024
 #define HTTP_SERVER_TIMEOUT_MS_DEF	10000
-#define HTTP_SERVER_THREADS_MAX		64
+#define HTTP_SERVER_THREADS_MAX		256
 
 /* What a handler answers. The server sends and frees body. */
 struct http_response {

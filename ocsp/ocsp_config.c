@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +20,8 @@
 static const char *const ocsp_keys[] = {
 	"listen", "path", "log", "module", "issuers", "validity", "refresh",
 	"max_age", "poll_ms", "max_request", "max_unknown", "max_live",
-	"presign", "unissued", NULL
+	"presign", "unissued", "max_connections", "threads",
+	"request_timeout", NULL
 };
 
 static const char *const issuer_keys[] = {
@@ -63,6 +66,38 @@ issuer_load(struct ocsp_issuer_config *ic, const struct config *cf,
 	if ((rc = config_get_string(&s, cf, section, "pin_source", NULL))
 	    != CA_OK || (rc = dup_opt(&ic->pin_source, s)) != CA_OK)
 		return rc;
+	return CA_OK;
+}
+
+/*
+ * http_limits_load reads max_connections, threads and request_timeout of
+ * [ocsp] into c (threads 0: the HTTP server counts the CPUs). Returns
+ * CA_OK or CA_ERR_CONFIG naming the file, section and key.
+ */
+static int
+http_limits_load(struct ocsp_config *c, const struct config *cf)
+{
+	char what[512];
+	const char *s;
+	int64_t v;
+	int rc = CA_ERR_INTERNAL;
+
+	if ((rc = config_get_int(&c->max_conns, cf, "ocsp", "max_connections",
+	    OCSP_MAX_CONNS_DEF, 1, OCSP_MAX_CONNS_MAX)) != CA_OK ||
+	    (rc = config_get_int(&c->threads, cf, "ocsp", "threads", 0, 1,
+	    OCSP_THREADS_MAX)) != CA_OK ||
+	    (rc = config_get_string(&s, cf, "ocsp", "request_timeout",
+	    NULL)) != CA_OK)
+		return rc;
+	c->request_timeout = OCSP_REQUEST_TIMEOUT_DEF;
+	if (s == NULL)
+		return CA_OK;
+	snprintf(what, sizeof(what), "%s: [ocsp] request_timeout",
+	    config_path(cf));
+	if ((rc = config_duration_parse(&v, s, 1, OCSP_REQUEST_TIMEOUT_MAX,
+	    what)) != CA_OK)
+		return rc;
+	c->request_timeout = (long)v;
 	return CA_OK;
 }
 
@@ -126,6 +161,8 @@ ocsp_config_load(struct ocsp_config *c, const char *path)
 	    1024)) != CA_OK ||
 	    (rc = config_get_bool(&c->presign, cf, "ocsp", "presign", 1))
 	    != CA_OK)
+		goto out;
+	if ((rc = http_limits_load(c, cf)) != CA_OK)
 		goto out;
 	if (c->refresh >= c->validity) {
 		rc = ca_error(CA_ERR_CONFIG, "%s: [ocsp] refresh: %ld must be "

@@ -254,7 +254,7 @@ handle(void *arg, struct http_response *res, const struct http_request *req)
 
 int
 ocsp_http_start(struct ocsp_http **out, struct ocsp_responder *r,
-    const char *url, const char *path)
+    const struct ocsp_config *cfg)
 {
 	struct http_server_config sc;
 	struct ocsp_http *h;
@@ -265,12 +265,15 @@ ocsp_http_start(struct ocsp_http **out, struct ocsp_responder *r,
 		return ca_error(CA_ERR_NOMEM, "out of memory");
 	h->r = r;
 	atomic_init(&h->max_age, 60);
-	if (path != NULL && (h->path = strdup(path)) == NULL) {
+	if (cfg->path != NULL && (h->path = strdup(cfg->path)) == NULL) {
 		rc = ca_error(CA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	memset(&sc, 0, sizeof(sc));
-	sc.listen = url;
+	sc.listen = cfg->listen;
+	sc.nthreads = (int)cfg->threads;
+	sc.max_conns = cfg->max_conns;
+	sc.timeout_ms = cfg->request_timeout * 1000;
 	sc.max_body = r->max_request > 0 ? (uint64_t)r->max_request :
 	    OCSP_MAX_REQUEST_DEF;
 	sc.handler = handle;

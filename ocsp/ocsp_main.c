@@ -163,7 +163,7 @@ main(int argc, char *argv[])
 	r.max_live = cfg.max_live;
 	r.unissued = cfg.unissued;
 	atomic_init(&r.live, 0);
-	if ((rc = ocsp_http_start(&http, &r, cfg.listen, cfg.path)) != CA_OK) {
+	if ((rc = ocsp_http_start(&http, &r, &cfg)) != CA_OK) {
 		log_ca_err(rc, cfg.listen);
 		goto out;
 	}

@@ -41,6 +41,11 @@ struct config;
 #define OCSP_MAX_ISSUERS	16
 #define OCSP_MAX_REQUEST_DEF	8192	/* bytes of DER in one request */
 #define OCSP_MAX_REQUEST_MAX	65536
+#define OCSP_MAX_CONNS_DEF	1024	/* open HTTP connections */
+#define OCSP_MAX_CONNS_MAX	65536
+#define OCSP_THREADS_MAX	256	/* HTTP worker threads */
+#define OCSP_REQUEST_TIMEOUT_DEF 10	/* seconds for a request and answer */
+#define OCSP_REQUEST_TIMEOUT_MAX 300
 #define OCSP_ETAG_LEN		34	/* '"' + 32 hex + '"' */
 #define OCSP_HTTP_DATE_LEN	32
 
@@ -70,6 +75,9 @@ struct ocsp_config {
 	long max_request;	/* bytes of DER per request */
 	long max_unknown;	/* cached "unknown" answers */
 	long max_live;		/* concurrent signatures for cache misses */
+	long max_conns;		/* open HTTP connections (1024) */
+	long threads;		/* HTTP workers; 0: CPUs, at least 2 */
+	long request_timeout;	/* seconds for a request and its answer */
 	int presign;		/* sign every certificate at start */
 	enum ocsp_unissued unissued;
 	size_t nissuers;
@@ -318,12 +326,14 @@ void ocsp_watch_free(struct ocsp_watch *w);
 struct ocsp_http;
 
 /*
- * ocsp_http_start serves r on url (http://HOST:PORT): POST at "/" and at
- * path, GET /<base64> and GET path/<base64>. Stop and free with
+ * ocsp_http_start serves r on cfg->listen (http://HOST:PORT): POST at "/"
+ * and at cfg->path, GET /<base64> and GET path/<base64>, with cfg's
+ * max_conns, threads and request_timeout (0: the server's defaults).
+ * Returns CA_OK, or the error of http_server_start. Stop and free with
  * ocsp_http_stop.
  */
 int ocsp_http_start(struct ocsp_http **out, struct ocsp_responder *r,
-    const char *url, const char *path) __attribute__((warn_unused_result));
+    const struct ocsp_config *cfg) __attribute__((warn_unused_result));
 void ocsp_http_stop(struct ocsp_http *h);
 
 /* ocsp_http_set_max_age sets the Cache-Control max-age ceiling (60). */

@@ -16,6 +16,10 @@
 #   - openssl ocsp -url (an HTTP/1.0 POST) still works, also over IPv6;
 #   - with wrk: 32 keep-alive connections get only 200s, and SIGTERM under
 #     load exits 0 within 5 s (in the sanitizer build: with no report).
+#   - max_connections = 4 and request_timeout = 2s: with 4 idle
+#     connections open a 5th is closed unanswered, the idle ones are closed
+#     after 2 s and a new request is then answered; out-of-range values of
+#     max_connections, threads and request_timeout are refused at start.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/ocsp_common.sh"
 
@@ -257,6 +261,76 @@ else
 	ocsp_stop
 	ok "clean exit, no sanitizer report"
 fi
+
+# --- max_connections, request_timeout, threads -----------------------------------
+for l in "max_connections = 0" "max_connections = 65537" "threads = 0" \
+    "threads = 257" "request_timeout = 0s" "request_timeout = 301" \
+    "request_timeout = 5x"; do
+	ocsp_config "$T/bad.cnf" "$l"
+	rc=0
+	"$OCSP" -d -c "$T/bad.cnf" >"$T/bad.out" 2>&1 || rc=$?
+	key=${l%% =*}
+	[ $rc -ne 0 ] && grep -q "bad.cnf: \[ocsp\] $key" "$T/bad.out" ||
+	    { cat "$T/bad.out"; fail "\"$l\": exit $rc, no message naming the key"; }
+done
+ok "max_connections, threads, request_timeout out of range: refused, key named"
+
+ocsp_start "max_connections = 4" "threads = 2" "request_timeout = 2s"
+python3 - "$PORT" "/$ENC" >"$T/limits.out" 2>&1 <<'EOF' ||
+import socket, sys, time
+
+port, path = int(sys.argv[1]), sys.argv[2]
+
+def closed_within(s, secs):
+    """True when the peer closes s (EOF or reset) within secs, having
+    sent nothing."""
+    s.settimeout(secs)
+    try:
+        d = s.recv(4096)
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+    if d:
+        sys.exit("got an answer: %r" % d[:40])
+    return True
+
+t0 = time.monotonic()
+idle = [socket.create_connection(("127.0.0.1", port), timeout=5)
+    for _ in range(4)]
+time.sleep(0.3)		# let the server accept all four
+fifth = socket.create_connection(("127.0.0.1", port), timeout=5)
+try:
+    fifth.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+except (BrokenPipeError, ConnectionResetError):
+    pass
+if not closed_within(fifth, 1.0):
+    sys.exit("5th connection not closed within 1 s")
+if time.monotonic() - t0 > 1.8:
+    sys.exit("too slow to tell the cap from the timeout")
+for s in idle:
+    if not closed_within(s, 5.0):
+        sys.exit("idle connection still open after 5 s")
+secs = time.monotonic() - t0
+if secs < 1.5 or secs > 4.0:
+    sys.exit("idle connections closed after %.1f s, not about 2" % secs)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    % path).encode())
+buf = b""
+while not buf.endswith(b"\r\n") and len(buf) < 64:
+    d = s.recv(1)
+    if not d:
+        break
+    buf += d
+print(buf.split()[1].decode() if len(buf.split()) > 1 else "none",
+    "%.1f" % secs)
+EOF
+    { cat "$T/limits.out"; fail "max_connections / request_timeout"; }
+set -- $(cat "$T/limits.out")
+[ "$1" = 200 ] || fail "after the idle connections timed out: HTTP $1"
+ok "max_connections = 4: 5th closed unanswered; idle closed after $2 s (2s); then 200"
+ocsp_stop
 
 # --- IPv6 loopback ---------------------------------------------------------------------
 if python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' \

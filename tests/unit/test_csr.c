@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_csr: issuer/csr.c, the issuer's PKCS#10 decoder. Requests are made
+ * here with OpenSSL (X509_REQ) for P-256 and P-384 keys (the template fast
+ * path) and RSA (d2i_X509_REQ fallback), and each refusal is checked by
+ * its code and a word of its message: weak or foreign keys, a flipped
+ * signature bit on both paths, trailing and missing bytes, CA powers,
+ * names other than dNSNames, subject attributes other than the CN, a CN
+ * that is not a SAN, and no names at all. An accepted request's names and
+ * SPKI are compared with what was put in.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/ca_error.h"
+#include "issuer/csr.h"
+#include "tests/unit/unit.h"
+
+static struct csr_verifier *ver;
+static EVP_PKEY *p256, *p384, *rsa2048, *rsa1024, *k256, *ed25519;
+
+/* What to put in a request. NULL fields are left out. */
+struct req_spec {
+	const char *cn;
+	const char *org;	/* an O= after the CN */
+	const char *san;	/* X509V3 config text, "DNS:a,DNS:b" */
+	const char *bc;		/* basicConstraints text */
+	const char *ku;		/* keyUsage text */
+};
+
+static int
+add_ext(STACK_OF(X509_EXTENSION) *exts, int nid, const char *value)
+{
+	X509_EXTENSION *ext;
+
+	if (value == NULL)
+		return 1;
+	if ((ext = X509V3_EXT_conf_nid(NULL, NULL, nid, value)) == NULL)
+		return 0;
+	if (!sk_X509_EXTENSION_push(exts, ext)) {
+		X509_EXTENSION_free(ext);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * make_csr builds a request for key as spec says, signed with SHA-256
+ * (no digest for Ed25519). Returns its DER in *der (OPENSSL_free) and the
+ * length, or -1.
+ */
+static int
+make_csr(uint8_t **der, EVP_PKEY *key, const struct req_spec *spec)
+{
+	X509_REQ *req = NULL;
+	X509_NAME *name = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	const EVP_MD *md;
+	int len = -1;
+
+	*der = NULL;
+	md = EVP_PKEY_is_a(key, "ED25519") ? NULL : EVP_sha256();
+	if ((req = X509_REQ_new()) == NULL || (name = X509_NAME_new()) == NULL ||
+	    (exts = sk_X509_EXTENSION_new_null()) == NULL)
+		goto out;
+	if (spec->cn != NULL && !X509_NAME_add_entry_by_txt(name, "CN",
+	    MBSTRING_UTF8, (const unsigned char *)spec->cn, -1, -1, 0))
+		goto out;
+	if (spec->org != NULL && !X509_NAME_add_entry_by_txt(name, "O",
+	    MBSTRING_UTF8, (const unsigned char *)spec->org, -1, -1, 0))
+		goto out;
+	if (!add_ext(exts, NID_subject_alt_name, spec->san) ||
+	    !add_ext(exts, NID_basic_constraints, spec->bc) ||
+	    !add_ext(exts, NID_key_usage, spec->ku))
+		goto out;
+	if (!X509_REQ_set_version(req, 0) ||
+	    !X509_REQ_set_subject_name(req, name) ||
+	    !X509_REQ_set_pubkey(req, key) ||
+	    (sk_X509_EXTENSION_num(exts) > 0 &&
+	    !X509_REQ_add_extensions(req, exts)) ||
+	    X509_REQ_sign(req, key, md) <= 0)
+		goto out;
+	len = i2d_X509_REQ(req, der);
+ out:
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	return len;
+}
+
+/* decode: csr_request_decode on a request made from spec. */
+static int
+decode(struct csr_request **out, EVP_PKEY *key, const struct req_spec *spec)
+{
+	uint8_t *der;
+	int len, rc;
+
+	*out = NULL;
+	len = make_csr(&der, key, spec);
+	CU_ASSERT_FATAL(len > 0);
+	rc = csr_request_decode(out, ver, der, (size_t)len);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* refused: spec on key is refused with code and word in the detail. */
+static void
+refused(EVP_PKEY *key, const struct req_spec *spec, int code,
+    const char *word)
+{
+	struct csr_request *r = (struct csr_request *)1;
+	int rc;
+
+	rc = decode(&r, key, spec);
+	CU_ASSERT_EQUAL(rc, code);
+	CU_ASSERT_PTR_NULL(r);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), word));
+	if (rc != code || strstr(ca_error_detail(), word) == NULL)
+		fprintf(stderr, "\n  rc %d, detail \"%s\" (wanted %d, \"%s\")\n",
+		    rc, ca_error_detail(), code, word);
+	csr_request_free(r == (struct csr_request *)1 ? NULL : r);
+}
+
+static int
+setup(void)
+{
+	if (csr_verifier_new(&ver) != CA_OK)
+		return 1;
+	p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	rsa2048 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	k256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+	ed25519 = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	return p256 == NULL || p384 == NULL || rsa2048 == NULL ||
+	    rsa1024 == NULL || k256 == NULL || ed25519 == NULL;
+}
+
+static int
+teardown(void)
+{
+	csr_verifier_free(ver);
+	EVP_PKEY_free(p256);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(rsa2048);
+	EVP_PKEY_free(rsa1024);
+	EVP_PKEY_free(k256);
+	EVP_PKEY_free(ed25519);
+	return 0;
+}
+
+/* accepted: key's request with two SANs decodes to exactly what was sent. */
+static void
+accepted(EVP_PKEY *key)
+{
+	const struct req_spec spec = { .cn = "b.example.internal",
+	    .san = "DNS:a.example.internal,DNS:b.example.internal",
+	    .ku = "critical,digitalSignature" };
+	struct csr_request *r;
+	unsigned char *spki = NULL;
+	int len;
+
+	CU_ASSERT_EQUAL_FATAL(decode(&r, key, &spec), CA_OK);
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_PTR_NOT_NULL(r->pk);
+	CU_ASSERT_STRING_EQUAL(r->cn, "b.example.internal");
+	CU_ASSERT_EQUAL(r->nnames, 2);
+	CU_ASSERT_STRING_EQUAL(r->names[0], "a.example.internal");
+	CU_ASSERT_STRING_EQUAL(r->names[1], "b.example.internal");
+	len = i2d_PUBKEY(key, &spki);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT_EQUAL(r->spki_len, (size_t)len);
+	CU_ASSERT(r->spki_len == (size_t)len &&
+	    memcmp(r->spki, spki, (size_t)len) == 0);
+	CU_ASSERT_EQUAL(EVP_PKEY_eq(r->pk, key), 1);
+	OPENSSL_free(spki);
+	csr_request_free(r);
+}
+
+static void
+test_accept_p256(void)
+{
+	accepted(p256);
+}
+
+static void
+test_accept_p384(void)
+{
+	accepted(p384);
+}
+
+static void
+test_accept_rsa2048(void)
+{
+	accepted(rsa2048);
+}
+
+static void
+test_cn_only(void)
+{
+	const struct req_spec spec = { .cn = "only.example.internal" };
+	struct csr_request *r;
+
+	CU_ASSERT_EQUAL_FATAL(decode(&r, p256, &spec), CA_OK);
+	CU_ASSERT_STRING_EQUAL(r->cn, "only.example.internal");
+	CU_ASSERT_EQUAL(r->nnames, 1);
+	CU_ASSERT_STRING_EQUAL(r->names[0], "only.example.internal");
+	csr_request_free(r);
+}
+
+static void
+test_weak_keys(void)
+{
+	const struct req_spec spec = { .cn = "k.example.internal",
+	    .san = "DNS:k.example.internal" };
+
+	refused(rsa1024, &spec, CA_ERR_POLICY, "P-256");
+	refused(k256, &spec, CA_ERR_POLICY, "P-256");
+	refused(ed25519, &spec, CA_ERR_POLICY, "P-256");
+}
+
+/* tampered: the request from key with one change is refused. */
+static void
+tampered(EVP_PKEY *key)
+{
+	const struct req_spec spec = { .cn = "t.example.internal",
+	    .san = "DNS:t.example.internal" };
+	struct csr_request *r = NULL;
+	uint8_t *der, *big;
+	int len;
+
+	len = make_csr(&der, key, &spec);
+	CU_ASSERT_FATAL(len > 0);
+	/* The signature BIT STRING ends the request. */
+	der[len - 1] ^= 0x01;
+	CU_ASSERT_EQUAL(csr_request_decode(&r, ver, der, (size_t)len),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NULL(r);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "signature"));
+	der[len - 1] ^= 0x01;
+	CU_ASSERT_EQUAL(csr_request_decode(&r, ver, der, (size_t)len), CA_OK);
+	csr_request_free(r);
+	r = NULL;
+
+	CU_ASSERT_EQUAL(csr_request_decode(&r, ver, der, (size_t)len - 1),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NULL(r);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "DER"));
+	CU_ASSERT_EQUAL(csr_request_decode(&r, ver, der, 0), CA_ERR_INVALID);
+
+	big = malloc((size_t)len + 1);
+	CU_ASSERT_FATAL(big != NULL);
+	memcpy(big, der, (size_t)len);
+	big[len] = 0;
+	CU_ASSERT_EQUAL(csr_request_decode(&r, ver, big, (size_t)len + 1),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NULL(r);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "trailing"));
+	free(big);
+	OPENSSL_free(der);
+}
+
+static void
+test_tampered_ec(void)
+{
+	tampered(p256);
+}
+
+static void
+test_tampered_rsa(void)
+{
+	tampered(rsa2048);
+}
+
+static void
+test_ca_powers(void)
+{
+	const struct req_spec ca = { .cn = "c.example.internal",
+	    .san = "DNS:c.example.internal", .bc = "critical,CA:TRUE" };
+	const struct req_spec kcs = { .cn = "c.example.internal",
+	    .san = "DNS:c.example.internal",
+	    .ku = "critical,digitalSignature,keyCertSign" };
+	const struct req_spec crl = { .cn = "c.example.internal",
+	    .san = "DNS:c.example.internal", .ku = "cRLSign" };
+
+	refused(p256, &ca, CA_ERR_POLICY, "CA:TRUE");
+	refused(rsa2048, &ca, CA_ERR_POLICY, "CA:TRUE");
+	refused(p256, &kcs, CA_ERR_POLICY, "keyCertSign");
+	refused(p384, &crl, CA_ERR_POLICY, "cRLSign");
+}
+
+static void
+test_names(void)
+{
+	const struct req_spec ip = { .cn = "n.example.internal",
+	    .san = "DNS:n.example.internal,IP:192.0.2.1" };
+	const struct req_spec org = { .cn = "n.example.internal",
+	    .org = "Example", .san = "DNS:n.example.internal" };
+	const struct req_spec cn = { .cn = "other.example.internal",
+	    .san = "DNS:n.example.internal" };
+	const struct req_spec none = { .ku = "digitalSignature" };
+	const struct req_spec empty = { 0 };
+
+	refused(p256, &ip, CA_ERR_POLICY, "dNSName");
+	refused(rsa2048, &ip, CA_ERR_POLICY, "dNSName");
+	refused(p256, &org, CA_ERR_POLICY, "commonName");
+	refused(p256, &cn, CA_ERR_POLICY, "other.example.internal");
+	refused(p256, &none, CA_ERR_INVALID, "no names");
+	refused(p384, &empty, CA_ERR_INVALID, "no names");
+}
+
+static CU_TestInfo tests[] = {
+	{ "P-256 accepted, names and SPKI exact", test_accept_p256 },
+	{ "P-384 accepted, names and SPKI exact", test_accept_p384 },
+	{ "RSA-2048 accepted (fallback path)", test_accept_rsa2048 },
+	{ "CN only: the CN is the name", test_cn_only },
+	{ "RSA-1024, secp256k1, Ed25519 refused", test_weak_keys },
+	{ "EC: bad signature, truncated, trailing", test_tampered_ec },
+	{ "RSA: bad signature, truncated, trailing", test_tampered_rsa },
+	{ "CA:TRUE, keyCertSign, cRLSign refused", test_ca_powers },
+	{ "IP SAN, O=, CN not a SAN, no names", test_names },
+	CU_TEST_INFO_NULL,
+};
+
+UNIT_MAIN_FIXTURE("csr", setup, teardown, tests)
