@@ -9,9 +9,11 @@
  * call returns.
  *
  * Keys and tokens are named by RFC 7512 pkcs11: URIs (see pkcs11_uri.h).
- * PINs come from a file or a named environment variable, never from argv;
- * they live in sodium_malloc'd memory and are wiped after use (libp11 keeps
- * its own copy for as long as its context lives, to log in again after a
+ * PINs come from a file or a named environment variable, never from argv,
+ * or from the program itself as a struct hsm_pin (a program that prompts
+ * reads the PIN into sodium memory and hands the buffer over); they live
+ * in sodium_malloc'd memory and are wiped after use (libp11 keeps its own
+ * copy for as long as its context lives, to log in again after a
  * fork or a token reset).
  *
  * Threads: one struct hsm per process. The EVP_PKEY handed to an
@@ -34,6 +36,7 @@
 
 struct hsm;
 struct hsm_key;
+struct hsm_pin;
 
 struct hsm_config {
 	const char *module;	/* path of the PKCS#11 module (.so), required */
@@ -85,6 +88,23 @@ int hsm_pin_read(char **out, const char *source)
 void hsm_pin_free(char *pin);
 
 /*
+ * struct hsm_pin: a PIN held in sodium_malloc'd (guard pages, mlock'd)
+ * memory, for the *_pin functions below; it lets a program that asks for
+ * the PIN itself pass it on without copying it anywhere else.
+ *
+ * hsm_pin_take takes ownership of buf, a NUL-terminated PIN in memory from
+ * sodium_malloc, on success and on failure alike: the caller must not
+ * touch buf afterwards. An empty PIN or one longer than 256 bytes is
+ * CA_ERR_CONFIG. hsm_pin_from_source reads a PIN as hsm_pin_read does.
+ * Either way the caller frees *out with hsm_pin_destroy, which wipes it.
+ */
+int hsm_pin_take(struct hsm_pin **out, char *buf)
+    __attribute__((warn_unused_result));
+int hsm_pin_from_source(struct hsm_pin **out, const char *source)
+    __attribute__((warn_unused_result));
+void hsm_pin_destroy(struct hsm_pin *p);
+
+/*
  * hsm_key_open finds the private key named by uri, logging in to its token
  * with the PIN from pin_source (or from the URI's pin-source when
  * pin_source is NULL). It reads CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE,
@@ -95,6 +115,13 @@ void hsm_pin_free(char *pin);
  */
 int hsm_key_open(struct hsm_key **out, struct hsm *h, const char *uri,
     const char *pin_source) __attribute__((warn_unused_result));
+/*
+ * hsm_key_open_pin is hsm_key_open with the PIN given as an object (NULL:
+ * the URI's pin-source, if any). The key keeps its own sodium copy of the
+ * PIN for the rebuild after a token loss; the caller still owns pin.
+ */
+int hsm_key_open_pin(struct hsm_key **out, struct hsm *h, const char *uri,
+    const struct hsm_pin *pin) __attribute__((warn_unused_result));
 void hsm_key_free(struct hsm_key *k);
 
 /*
@@ -139,6 +166,10 @@ const char *hsm_key_token_serial(const struct hsm_key *k);
 int hsm_keygen(EVP_PKEY **pub_out, struct hsm *h, const char *uri,
     const char *pin_source, enum hsm_key_type type)
     __attribute__((warn_unused_result));
+/* hsm_keygen_pin: hsm_keygen with a PIN object (NULL: the URI's). */
+int hsm_keygen_pin(EVP_PKEY **pub_out, struct hsm *h, const char *uri,
+    const struct hsm_pin *pin, enum hsm_key_type type)
+    __attribute__((warn_unused_result));
 
 /* Inventory, for the ceremony's first step. */
 struct hsm_inv_key {
@@ -180,6 +211,13 @@ struct hsm_inventory {
  */
 int hsm_inventory(struct hsm_inventory **out, struct hsm *h,
     const char *token_uri, const char *pin_source)
+    __attribute__((warn_unused_result));
+/*
+ * hsm_inventory_pin: hsm_inventory with a PIN object (NULL: the token
+ * URI's pin-source, if any; no login without either).
+ */
+int hsm_inventory_pin(struct hsm_inventory **out, struct hsm *h,
+    const char *token_uri, const struct hsm_pin *pin)
     __attribute__((warn_unused_result));
 void hsm_inventory_free(struct hsm_inventory *inv);
 

@@ -88,6 +88,15 @@ int hsm_login(struct hsm *h, PKCS11_SLOT *slot, const char *pin)
 unsigned long hsm_err_scan(void);
 void hsm_uri_text(char *buf, size_t len, const struct pkcs11_uri *u);
 
+/* hsm_pin.c */
+/*
+ * hsm_pin_copy puts a new sodium_malloc'd copy of pin in *out or, when pin
+ * is NULL, the PIN read from uri_source (a URI's pin-source); both NULL
+ * leaves *out NULL (no login). Free *out with hsm_pin_free.
+ */
+int hsm_pin_copy(char **out, const struct hsm_pin *pin,
+    const char *uri_source) __attribute__((warn_unused_result));
+
 /* hsm_raw.c */
 const char *hsm_ckr_name(unsigned long rv);
 int hsm_raw_session(struct hsm *h, CK_SESSION_HANDLE *out, CK_SLOT_ID slot,

@@ -136,6 +136,23 @@ int
 hsm_inventory(struct hsm_inventory **out, struct hsm *h,
     const char *token_uri, const char *pin_source)
 {
+	struct hsm_pin *pin = NULL;
+	int rc;
+
+	*out = NULL;
+	/* As before: a PIN source without a token URI is not read. */
+	if (token_uri != NULL && pin_source != NULL &&
+	    (rc = hsm_pin_from_source(&pin, pin_source)) != CA_OK)
+		return rc;
+	rc = hsm_inventory_pin(out, h, token_uri, pin);
+	hsm_pin_destroy(pin);
+	return rc;
+}
+
+int
+hsm_inventory_pin(struct hsm_inventory **out, struct hsm *h,
+    const char *token_uri, const struct hsm_pin *given)
+{
 	struct hsm_inventory *inv = NULL;
 	struct hsm_inv_token *t;
 	struct pkcs11_uri *u = NULL;
@@ -147,7 +164,6 @@ hsm_inventory(struct hsm_inventory **out, struct hsm *h,
 	CK_TOKEN_INFO ti;
 	CK_RV rv;
 	char text[HSM_URI_TEXT], *pin = NULL;
-	const char *src = pin_source;
 	int rc = CA_ERR_INTERNAL, locked = 0, logged;
 
 	*out = NULL;
@@ -157,12 +173,9 @@ hsm_inventory(struct hsm_inventory **out, struct hsm *h,
 		if ((rc = pkcs11_uri_parse(&u, token_uri)) != CA_OK)
 			return rc;
 		hsm_uri_text(text, sizeof(text), u);
-		if (src == NULL)
-			src = u->pin_source;
+		if ((rc = hsm_pin_copy(&pin, given, u->pin_source)) != CA_OK)
+			goto out;
 	}
-	if (u != NULL && src != NULL &&
-	    (rc = hsm_pin_read(&pin, src)) != CA_OK)
-		goto out;
 	if ((inv = calloc(1, sizeof(*inv))) == NULL) {
 		rc = ca_error(CA_ERR_NOMEM, "hsm: out of memory");
 		goto out;

@@ -140,9 +140,24 @@ int
 hsm_key_open(struct hsm_key **out, struct hsm *h, const char *uri,
     const char *pin_source)
 {
+	struct hsm_pin *pin = NULL;
+	int rc;
+
+	*out = NULL;
+	if (pin_source != NULL &&
+	    (rc = hsm_pin_from_source(&pin, pin_source)) != CA_OK)
+		return rc;
+	rc = hsm_key_open_pin(out, h, uri, pin);
+	hsm_pin_destroy(pin);
+	return rc;
+}
+
+int
+hsm_key_open_pin(struct hsm_key **out, struct hsm *h, const char *uri,
+    const struct hsm_pin *pin)
+{
 	struct hsm_key *k = NULL;
 	PKCS11_SLOT *slot;
-	const char *src;
 	int rc = CA_ERR_INTERNAL, locked = 0;
 
 	*out = NULL;
@@ -161,8 +176,7 @@ hsm_key_open(struct hsm_key **out, struct hsm *h, const char *uri,
 		    "private key (type=private or no type)", k->uri_text);
 		goto out;
 	}
-	src = pin_source != NULL ? pin_source : k->uri->pin_source;
-	if (src != NULL && (rc = hsm_pin_read(&k->pin, src)) != CA_OK)
+	if ((rc = hsm_pin_copy(&k->pin, pin, k->uri->pin_source)) != CA_OK)
 		goto out;
 
 	pthread_rwlock_wrlock(&h->lock);

@@ -195,11 +195,27 @@ int
 hsm_keygen(EVP_PKEY **pub_out, struct hsm *h, const char *uri,
     const char *pin_source, enum hsm_key_type type)
 {
+	struct hsm_pin *pin = NULL;
+	int rc;
+
+	if (pub_out != NULL)
+		*pub_out = NULL;
+	if (pin_source != NULL &&
+	    (rc = hsm_pin_from_source(&pin, pin_source)) != CA_OK)
+		return rc;
+	rc = hsm_keygen_pin(pub_out, h, uri, pin, type);
+	hsm_pin_destroy(pin);
+	return rc;
+}
+
+int
+hsm_keygen_pin(EVP_PKEY **pub_out, struct hsm *h, const char *uri,
+    const struct hsm_pin *given, enum hsm_key_type type)
+{
 	struct pkcs11_uri *u = NULL;
 	char text[HSM_URI_TEXT];
 	PKCS11_SLOT *slot;
 	char *pin = NULL;
-	const char *src;
 	int rc = CA_ERR_INTERNAL, locked = 0;
 
 	if (pub_out != NULL)
@@ -220,8 +236,7 @@ hsm_keygen(EVP_PKEY **pub_out, struct hsm *h, const char *uri,
 		    "private key (type=private or no type)", text);
 		goto out;
 	}
-	src = pin_source != NULL ? pin_source : u->pin_source;
-	if (src != NULL && (rc = hsm_pin_read(&pin, src)) != CA_OK)
+	if ((rc = hsm_pin_copy(&pin, given, u->pin_source)) != CA_OK)
 		goto out;
 	pthread_rwlock_wrlock(&h->lock);
 	locked = 1;

@@ -5,7 +5,13 @@
  * "env:NAME", never from argv. The PIN lives in sodium_malloc'd memory
  * (guard pages, mlock'd, excluded from core dumps where the kernel allows)
  * and is wiped by hsm_pin_free. Interactive prompting belongs to the
- * program (the ceremony), not to this library.
+ * program (the ceremony), not to this library: a program that asks for the
+ * PIN itself reads it into sodium_malloc'd memory and hands that buffer
+ * over with hsm_pin_take, so the PIN never leaves locked memory.
+ *
+ * struct hsm_pin is that hand-over object; the *_pin functions of hsm.h
+ * take one, and the source-string functions build one with
+ * hsm_pin_from_source and call them (one login path).
  */
 #include "config.h"
 
@@ -19,6 +25,11 @@
 #include <sodium.h>
 
 #include "hsm/hsm_int.h"
+
+struct hsm_pin {
+	char *buf;	/* sodium_malloc'd, NUL-terminated */
+	size_t len;
+};
 
 void
 hsm_pin_free(char *pin)
@@ -152,4 +163,71 @@ hsm_pin_read(char **out, const char *source)
 	/* Not echoed: a mistaken source may be the PIN itself. */
 	return ca_error(CA_ERR_CONFIG, "PIN source: unknown kind (use "
 	    "file:/path or env:NAME)");
+}
+
+int
+hsm_pin_take(struct hsm_pin **out, char *buf)
+{
+	struct hsm_pin *p;
+	size_t n;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = NULL;
+	if (buf == NULL)
+		return ca_error(CA_ERR_USAGE, "hsm_pin_take: no buffer");
+	n = strnlen(buf, HSM_PIN_MAX + 1);
+	if (n == 0) {
+		rc = ca_error(CA_ERR_CONFIG, "PIN: empty PIN");
+		goto out;
+	}
+	if (n > HSM_PIN_MAX) {
+		rc = ca_error(CA_ERR_CONFIG, "PIN: longer than %d bytes",
+		    HSM_PIN_MAX);
+		goto out;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "hsm: out of memory");
+		goto out;
+	}
+	p->buf = buf;
+	p->len = n;
+	buf = NULL;
+	*out = p;
+	rc = CA_OK;
+ out:
+	if (buf != NULL)
+		sodium_free(buf);
+	return rc;
+}
+
+int
+hsm_pin_from_source(struct hsm_pin **out, const char *source)
+{
+	char *buf;
+	int rc;
+
+	*out = NULL;
+	if ((rc = hsm_pin_read(&buf, source)) != CA_OK)
+		return rc;
+	return hsm_pin_take(out, buf);
+}
+
+void
+hsm_pin_destroy(struct hsm_pin *p)
+{
+	if (p == NULL)
+		return;
+	sodium_free(p->buf);	/* wipes before it frees */
+	free(p);
+}
+
+int
+hsm_pin_copy(char **out, const struct hsm_pin *pin, const char *uri_source)
+{
+	*out = NULL;
+	if (pin != NULL)
+		return pin_new(out, pin->buf, pin->len, "given");
+	if (uri_source != NULL)
+		return hsm_pin_read(out, uri_source);
+	return CA_OK;
 }

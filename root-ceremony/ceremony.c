@@ -146,15 +146,15 @@ ceremony_pin(struct ceremony *c)
 {
 	int rc;
 
-	if (!c->pin_prompt || c->pin_fd != -1)
+	if (c->pin != NULL)
 		return CA_OK;
-	if ((rc = pin_prompt(&c->pin_fd, c->key_uri)) != CA_OK)
-		return rc;
-	free(c->pin_source);
-	if (asprintf(&c->pin_source, "file:/proc/self/fd/%d", c->pin_fd) < 0) {
-		c->pin_source = NULL;
-		return ca_error(CA_ERR_NOMEM, "PIN: out of memory");
-	}
+	if (c->pin_prompt)
+		return pin_prompt(&c->pin, c->key_uri);
+	/* NULL: the key URI's own pin-source, read by hsm/. */
+	if (c->pin_source == NULL)
+		return CA_OK;
+	if ((rc = hsm_pin_from_source(&c->pin, c->pin_source)) != CA_OK)
+		return ceremony_hsm_rc(rc);
 	return CA_OK;
 }
 
@@ -182,8 +182,8 @@ ceremony_key_open(struct ceremony *c)
 	if ((rc = ceremony_hsm_open(c)) != CA_OK ||
 	    (rc = ceremony_pin(c)) != CA_OK)
 		return rc;
-	if ((rc = hsm_key_open(&c->key, c->hsm, c->key_uri,
-	    c->pin_source)) != CA_OK) {
+	if ((rc = hsm_key_open_pin(&c->key, c->hsm, c->key_uri,
+	    c->pin)) != CA_OK) {
 		c->key = NULL;
 		return ceremony_hsm_rc(rc);
 	}
@@ -584,8 +584,8 @@ ceremony_cleanup(struct ceremony *c)
 	c->hsm = NULL;
 	free(c->pin_source);
 	c->pin_source = NULL;
-	pin_prompt_close(c->pin_fd);
-	c->pin_fd = -1;
+	hsm_pin_destroy(c->pin);
+	c->pin = NULL;
 	free(c->transcript);
 	c->transcript = NULL;
 	free(c->root_cert);
@@ -613,7 +613,6 @@ ceremony_run(struct ceremony *c)
 	}
 	if (c->config_path == NULL)
 		c->config_path = CEREMONY_DEFAULT_CONFIG;
-	c->pin_fd = -1;
 
 	/* Without a transcript path there is nowhere to record anything. */
 	if ((rc = config_load(&c->cfg, c->config_path)) != CA_OK ||

@@ -55,7 +55,7 @@ struct ceremony {
 	const char *key_uri;
 	char *pin_source;		/* NULL: the key URI's pin-source */
 	int pin_prompt;			/* pin_source = prompt */
-	int pin_fd;			/* the prompted PIN's memfd, or -1 */
+	struct hsm_pin *pin;		/* from ceremony_pin, or NULL */
 	const char *key_type;
 	char *transcript;
 	char *root_cert;		/* NULL when not configured */
@@ -98,9 +98,11 @@ int ceremony_confirm(struct ceremony *c) __attribute__((warn_unused_result));
 int ceremony_hsm_rc(int rc);
 
 /*
- * ceremony_pin asks for the PIN on the terminal when the ceremony file says
- * pin_source = prompt (once per run) and sets c->pin_source to it. Call it
- * before any hsm_ call that logs in.
+ * ceremony_pin sets c->pin (once per run): the PIN asked for on the
+ * terminal when the ceremony file says pin_source = prompt, else the PIN
+ * read from pin_source; it stays NULL when the key URI's own pin-source is
+ * to be used. Call it before any hsm_*_pin call that logs in; c->pin is
+ * wiped when the run ends.
  */
 int ceremony_pin(struct ceremony *c) __attribute__((warn_unused_result));
 

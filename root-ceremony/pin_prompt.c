@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * pin_prompt: "pin_source = prompt", the ceremony file's default. The PIN is
- * read from the terminal (/dev/tty) with echo off into sodium_malloc'd
- * memory, then handed to the hsm layer, which only reads PINs from a file
- * or the environment, as an anonymous memory file (memfd, mode 0600, never
- * linked into any directory, closed on exec) named /proc/self/fd/N. The
- * terminal buffer is wiped at once; the memfd lives until the run ends and
- * is truncated then.
+ * read from the terminal (/dev/tty) with echo off, one byte at a time,
+ * straight into sodium_malloc'd memory (guard pages, mlock'd), and that
+ * buffer is handed to the hsm layer as it is (hsm_pin_take): no copy of the
+ * PIN is made outside locked memory, and hsm_pin_destroy wipes it when the
+ * run ends.
  *
  * A PIN is never read from standard input: that is where scripted runs
  * answer "yes", and a PIN must not be typed where it could be echoed.
@@ -17,30 +16,28 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/fileio.h"
+#include "hsm/hsm.h"
 #include "root-ceremony/pin_prompt.h"
 
 #define PIN_PROMPT_MAX	256
 
 int
-pin_prompt(int *fd_out, const char *token)
+pin_prompt(struct hsm_pin **out, const char *token)
 {
 	struct termios old, quiet;
 	char *buf = NULL;
 	size_t n = 0;
 	ssize_t r;
 	char ch;
-	int tty = -1, fd = -1, restored = 1, rc = CA_ERR_INTERNAL;
+	int tty = -1, restored = 1, rc = CA_ERR_INTERNAL;
 
-	*fd_out = -1;
+	*out = NULL;
 	if ((tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1) {
 		rc = ca_error(CA_ERR_UNSUPPORTED, "pin_source prompt: no "
 		    "terminal to ask on (%s); use file:PATH or env:NAME",
@@ -88,37 +85,20 @@ pin_prompt(int *fd_out, const char *token)
 		rc = ca_error(CA_ERR_CANCELLED, "no PIN was typed");
 		goto out;
 	}
-	if ((fd = memfd_create("carapace-pin", MFD_CLOEXEC)) == -1 ||
-	    fchmod(fd, 0600) == -1) {
-		rc = ca_error(CA_ERR_IO, "PIN: memfd: %s", strerror(errno));
+	if (memchr(buf, '\0', n) != NULL) {
+		rc = ca_error(CA_ERR_INVALID, "PIN: contains a NUL byte");
 		goto out;
 	}
-	buf[n++] = '\n';
-	if ((rc = fileio_write_all(fd, "PIN memfd", buf, n)) != CA_OK)
-		goto out;
-	*fd_out = fd;
-	fd = -1;
-	rc = CA_OK;
+	buf[n] = '\0';
+	/* hsm_pin_take owns buf from here on, even when it fails. */
+	rc = hsm_pin_take(out, buf);
+	buf = NULL;
  out:
 	if (!restored)
 		(void)tcsetattr(tty, TCSAFLUSH, &old);
 	if (buf != NULL)
 		sodium_free(buf);
-	if (fd != -1)
-		pin_prompt_close(fd);
 	if (tty != -1)
 		close(tty);
 	return rc;
-}
-
-void
-pin_prompt_close(int fd)
-{
-	if (fd == -1)
-		return;
-	/* Empty the file first: a failure leaves nothing else to do. */
-	if (ftruncate(fd, 0) == -1) {
-		/* Nothing more to do: close() drops the pages anyway. */
-	}
-	close(fd);
 }

@@ -56,8 +56,8 @@ step_inventory(struct ceremony *c)
 	}
 	if ((rc = ceremony_hsm_open(c)) != CA_OK ||
 	    (rc = ceremony_pin(c)) != CA_OK ||
-	    (rc = ceremony_hsm_rc(hsm_inventory(&inv, c->hsm, turi,
-	    c->pin_source))) != CA_OK)
+	    (rc = ceremony_hsm_rc(hsm_inventory_pin(&inv, c->hsm, turi,
+	    c->pin))) != CA_OK)
 		goto out;
 	if ((rc = transcript_entry_add(c->entry, "module", "%s \"%s\" \"%s\"",
 	    c->module, inv->module_description,

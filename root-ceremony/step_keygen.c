@@ -99,8 +99,8 @@ step_keygen(struct ceremony *c)
 
 	if ((rc = ceremony_hsm_open(c)) != CA_OK ||
 	    (rc = ceremony_pin(c)) != CA_OK ||
-	    (rc = ceremony_hsm_rc(hsm_keygen(&pub, c->hsm, c->key_uri,
-	    c->pin_source, type))) != CA_OK)
+	    (rc = ceremony_hsm_rc(hsm_keygen_pin(&pub, c->hsm, c->key_uri,
+	    c->pin, type))) != CA_OK)
 		goto out;
 	if ((rc = profile_spki_hex(spki, pub)) != CA_OK)
 		goto out;

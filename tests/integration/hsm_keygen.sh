@@ -31,11 +31,11 @@ done
 
 # pkcs11-tool, not our code, must see every private key as sensitive and
 # never extractable, usable for signing only.
-pin=$(cat "$T/ca.pin")
-pkcs11-tool --module "$SOFTHSM2_MODULE" --token-label ca --login \
-    --pin "$pin" --list-objects --type privkey >"$T/objects" 2>&1 ||
+# The PIN goes through the environment (pkcs11-tool's env: form), not argv.
+CARAPACE_TEST_PIN=$(cat "$T/ca.pin") pkcs11-tool --module "$SOFTHSM2_MODULE" \
+    --token-label ca --login --pin env:CARAPACE_TEST_PIN \
+    --list-objects --type privkey >"$T/objects" 2>&1 ||
     fail "pkcs11-tool --list-objects"
-unset pin
 for type in ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096; do
 	awk -v l="root-$type" '
 	    /^Private Key Object/ { inkey = 0 }

@@ -3,7 +3,9 @@
 # problem: a wrong PIN (never retried), an absent token, a key that is not
 # there, a key that was imported (extractable history) unless the
 # configuration allows unsafe keys, a world-readable PIN file, a PIN
-# written into the URI, and a missing module.
+# written into the URI, and a missing module. The PIN handed over in memory
+# (hsm_probe -P: standard input -> sodium memory -> struct hsm_pin) logs in
+# like a PIN source does, and a wrong one fails the same way.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 
 P=$B/tests/tools/hsm_probe
@@ -35,6 +37,34 @@ expect_err "wrong PIN" 'incorrect PIN: token "ca" .*CKR_PIN_INCORRECT.*not retry
 [ ! -e "$T/s" ] || fail "wrong PIN: a signature was written"
 "$P" sign "$U;object=good$Q" "$T/data" "$T/s" "$T/p" >/dev/null ||
     fail "the right PIN no longer works after one wrong attempt"
+
+# The same through the in-memory PIN object (-P reads standard input).
+expect_err "wrong PIN in memory" 'incorrect PIN: token "ca" .*CKR_PIN_INCORRECT.*not retrying' \
+    "$P" -P sign "$U;object=good" "$T/data" "$T/sm" "$T/pm" <"$T/bad.pin"
+[ ! -e "$T/sm" ] || fail "wrong PIN in memory: a signature was written"
+"$P" -P sign "$U;object=good" "$T/data" "$T/sm" "$T/pm" <"$T/ca.pin" \
+    >"$T/out" 2>&1 || { cat "$T/out" >&2; fail "sign with the PIN in memory"; }
+openssl dgst -sha256 -verify "$T/good.pem" -signature "$T/sm" "$T/data" \
+    >/dev/null || fail "PIN in memory: openssl does not verify the signature"
+ok "sign with the PIN in memory"
+"$P" -P keygen "$U;object=mem" ec-p256 "$T/mem.pem" <"$T/ca.pin" \
+    >"$T/out" 2>&1 || { cat "$T/out" >&2; fail "keygen with the PIN in memory"; }
+pkcs11-tool --module "$SOFTHSM2_MODULE" --token-label ca --list-objects \
+    --type pubkey 2>/dev/null | grep -q 'label: *mem$' ||
+    fail "keygen with the PIN in memory: pkcs11-tool does not list key mem"
+ok "keygen with the PIN in memory"
+"$P" -P inventory "$U" <"$T/ca.pin" >"$T/inv" 2>&1 ||
+    { cat "$T/inv" >&2; fail "inventory with the PIN in memory"; }
+grep -q 'private key "mem"' "$T/inv" ||
+    fail "inventory with the PIN in memory: private key mem not listed: $(cat "$T/inv")"
+ok "inventory with the PIN in memory lists private keys"
+expect_err "keygen, wrong PIN in memory" 'incorrect PIN: .*not retrying' \
+    "$P" -P keygen "$U;object=mem2" ec-p256 "$T/mem2.pem" <"$T/bad.pin"
+printf '\n' >"$T/empty.pin"
+expect_err "empty PIN in memory" 'empty PIN' \
+    "$P" -P sign "$U;object=good" "$T/data" "$T/sm2" "$T/pm2" <"$T/empty.pin"
+"$P" sign "$U;object=good$Q" "$T/data" "$T/s" "$T/p" >/dev/null ||
+    fail "the right PIN no longer works after wrong attempts in memory"
 
 expect_err "absent token" 'token not present: .*token=nosuch.*no token matching' \
     "$P" sign "pkcs11:token=nosuch;object=good$Q" "$T/data" "$T/s2" "$T/p2"
@@ -71,15 +101,16 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 openssl pkey -in "$T/imp.key" -outform DER -out "$T/imp.der"
 openssl pkey -in "$T/imp.key" -pubout -outform DER -out "$T/imp.pub.der"
 openssl pkey -in "$T/imp.key" -pubout -out "$T/imp.pub.pem"
-pin=$(cat "$T/ca.pin")
+CARAPACE_TEST_PIN=$(cat "$T/ca.pin")
+export CARAPACE_TEST_PIN
 for obj in "$T/imp.der privkey" "$T/imp.pub.der pubkey"; do
 	set -- $obj
 	pkcs11-tool --module "$SOFTHSM2_MODULE" --token-label ca --login \
-	    --pin "$pin" --write-object "$1" --type "$2" --label imported \
-	    --id 77 --usage-sign >/dev/null 2>&1 ||
+	    --pin env:CARAPACE_TEST_PIN --write-object "$1" --type "$2" \
+	    --label imported --id 77 --usage-sign >/dev/null 2>&1 ||
 	    fail "pkcs11-tool --write-object $2"
 done
-unset pin
+unset CARAPACE_TEST_PIN
 rm -f "$T/imp.key" "$T/imp.der"
 expect_err "imported key refused" 'not protected by the HSM: .*object=imported.*CKA_ALWAYS_SENSITIVE FALSE' \
     "$P" sign "$U;object=imported$Q" "$T/data" "$T/s3" "$T/p3"
@@ -90,7 +121,7 @@ openssl dgst -sha256 -verify "$T/imp.pub.pem" -signature "$T/s3" \
     "$T/data" >/dev/null || fail "imported key: openssl does not verify"
 ok "allow_unsafe_keys overrides the check"
 
-for f in "$T/expect_fail.out" "$T/out"; do
+for f in "$T/expect_fail.out" "$T/out" "$T/inv"; do
 	! grep -qF "$(cat "$T/ca.pin")" "$f" || fail "PIN printed in $f"
 done
 ok "no PIN in output"

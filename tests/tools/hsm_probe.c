@@ -5,13 +5,16 @@
  * and prints the result or the error detail, so that shell scripts can
  * check the outcome with tools nobody here wrote (openssl, pkcs11-tool).
  * PINs come from the URI's pin-source or from -p SOURCE (file:PATH or
- * env:NAME), never from the command line itself.
+ * env:NAME), never from the command line itself. With -P the first line of
+ * standard input is read into sodium memory and handed to hsm/ as a struct
+ * hsm_pin (hsm_pin_take and the *_pin calls), the way the ceremony passes a
+ * PIN typed at the terminal.
  *
- *   hsm_probe [-m MODULE] [-p PINSRC] [-u] keygen URI TYPE PUB.pem
- *   hsm_probe [-m MODULE] [-p PINSRC] [-u] sign URI DATA SIG PUB.pem
- *   hsm_probe [-m MODULE] [-p PINSRC] [-u] threads URI N
- *   hsm_probe [-m MODULE] [-p PINSRC] [-u] loss-loop URI DATA CTLDIR
- *   hsm_probe [-m MODULE] [-p PINSRC] inventory [TOKEN-URI]
+ *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] keygen URI TYPE PUB.pem
+ *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] sign URI DATA SIG PUB.pem
+ *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] threads URI N
+ *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] loss-loop URI DATA CTLDIR
+ *   hsm_probe [-m MODULE] [-p PINSRC|-P] inventory [TOKEN-URI]
  *
  * loss-loop opens the key once, then for n = 1, 2, ... waits until
  * CTLDIR/go.n exists, signs DATA, writes CTLDIR/sig.n on success and
@@ -19,6 +22,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +33,69 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <sodium.h>
+
 #include "hsm/hsm.h"
+
+#define PROBE_PIN_MAX	256
+
+/* -P: the PIN read from standard input, else NULL (use the source). */
+static struct hsm_pin *stdin_pin;
+
+/* pin_stdin reads one line of standard input into a struct hsm_pin. */
+static int
+pin_stdin(struct hsm_pin **out)
+{
+	char *buf;
+	size_t n = 0;
+	ssize_t r;
+	char ch;
+
+	*out = NULL;
+	if (sodium_init() < 0 ||
+	    (buf = sodium_malloc(PROBE_PIN_MAX + 2)) == NULL)
+		return ca_error(CA_ERR_NOMEM, "PIN: no secure memory");
+	for (;;) {
+		r = read(STDIN_FILENO, &ch, 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0 || ch == '\n')
+			break;
+		if (n == PROBE_PIN_MAX + 1)
+			break;	/* hsm_pin_take refuses it as too long */
+		buf[n++] = ch;
+	}
+	ch = 0;
+	buf[n] = '\0';
+	return hsm_pin_take(out, buf);	/* owns buf now */
+}
+
+static int
+probe_key_open(struct hsm_key **out, struct hsm *h, const char *uri,
+    const char *pin)
+{
+	if (stdin_pin != NULL)
+		return hsm_key_open_pin(out, h, uri, stdin_pin);
+	return hsm_key_open(out, h, uri, pin);
+}
+
+static int
+probe_keygen(EVP_PKEY **pub, struct hsm *h, const char *uri,
+    const char *pin, enum hsm_key_type t)
+{
+	if (stdin_pin != NULL)
+		return hsm_keygen_pin(pub, h, uri, stdin_pin, t);
+	return hsm_keygen(pub, h, uri, pin, t);
+}
+
+static int
+probe_inventory(struct hsm_inventory **out, struct hsm *h, const char *uri,
+    const char *pin)
+{
+	if (stdin_pin != NULL)
+		return hsm_inventory_pin(out, h, uri, stdin_pin);
+	return hsm_inventory(out, h, uri, pin);
+}
 
 struct sign_job {
 	const unsigned char *data;
@@ -112,7 +178,7 @@ cmd_keygen(struct hsm *h, const char *pin, char **av)
 
 	if ((rc = hsm_key_type_parse(&t, av[1])) != CA_OK)
 		return fail("keygen", rc);
-	if ((rc = hsm_keygen(&pub, h, av[0], pin, t)) != CA_OK)
+	if ((rc = probe_keygen(&pub, h, av[0], pin, t)) != CA_OK)
 		return fail("keygen", rc);
 	rc = write_pub(av[2], pub);
 	if (rc != 0) {
@@ -122,7 +188,7 @@ cmd_keygen(struct hsm *h, const char *pin, char **av)
 	/* The ceremony signs with the new key in the same process. */
 	j.data = (const unsigned char *)"keygen";
 	j.len = 6;
-	if ((rc = hsm_key_open(&k, h, av[0], pin)) != CA_OK ||
+	if ((rc = probe_key_open(&k, h, av[0], pin)) != CA_OK ||
 	    (rc = hsm_key_sign(k, sign_cb, &j)) != CA_OK ||
 	    (rc = hsm_key_public(&pub2, k)) != CA_OK) {
 		EVP_PKEY_free(pub);
@@ -151,7 +217,7 @@ cmd_sign(struct hsm *h, const char *pin, char **av)
 	if ((data = read_file(av[1], &j.len)) == NULL)
 		return fail(av[1], CA_ERR_IO);
 	j.data = data;
-	if ((rc = hsm_key_open(&k, h, av[0], pin)) != CA_OK) {
+	if ((rc = probe_key_open(&k, h, av[0], pin)) != CA_OK) {
 		fail("open", rc);
 		goto out;
 	}
@@ -206,7 +272,7 @@ cmd_threads(struct hsm *h, const char *pin, char **av)
 	struct thr t[4];
 	int i, rc, failed = 0;
 
-	if ((rc = hsm_key_open(&k, h, av[0], pin)) != CA_OK)
+	if ((rc = probe_key_open(&k, h, av[0], pin)) != CA_OK)
 		return fail("open", rc);
 	for (i = 0; i < 4; i++) {
 		t[i].k = k;
@@ -237,7 +303,7 @@ cmd_loss_loop(struct hsm *h, const char *pin, char **av)
 	if ((data = read_file(av[1], &j.len)) == NULL)
 		return fail(av[1], CA_ERR_IO);
 	j.data = data;
-	if ((rc = hsm_key_open(&k, h, av[0], pin)) != CA_OK) {
+	if ((rc = probe_key_open(&k, h, av[0], pin)) != CA_OK) {
 		free(data);
 		return fail("open", rc);
 	}
@@ -284,7 +350,7 @@ cmd_inventory(struct hsm *h, const char *pin, char **av, int ac)
 	size_t i, j;
 	int rc;
 
-	if ((rc = hsm_inventory(&inv, h, ac > 0 ? av[0] : NULL, pin)) != CA_OK)
+	if ((rc = probe_inventory(&inv, h, ac > 0 ? av[0] : NULL, pin)) != CA_OK)
 		return fail("inventory", rc);
 	printf("module: %s (%s)\n", inv->module_description,
 	    inv->module_manufacturer);
@@ -319,7 +385,7 @@ cmd_inventory(struct hsm *h, const char *pin, char **av, int ac)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hsm_probe [-m module] [-p pin-source] [-u] "
+	fprintf(stderr, "usage: hsm_probe [-m module] [-p pin-source | -P] [-u] "
 	    "keygen|sign|threads|loss-loop|inventory args...\n");
 	exit(2);
 }
@@ -330,16 +396,19 @@ main(int argc, char **argv)
 	struct hsm_config cfg = { 0 };
 	struct hsm *h = NULL;
 	const char *pin = NULL, *cmd;
-	int c, rc, ret;
+	int c, rc, ret, pin_in = 0;
 
 	cfg.module = getenv("SOFTHSM2_MODULE");
-	while ((c = getopt(argc, argv, "m:p:u")) != -1) {
+	while ((c = getopt(argc, argv, "m:p:Pu")) != -1) {
 		switch (c) {
 		case 'm':
 			cfg.module = optarg;
 			break;
 		case 'p':
 			pin = optarg;
+			break;
+		case 'P':
+			pin_in = 1;
 			break;
 		case 'u':
 			cfg.allow_unsafe_keys = 1;
@@ -355,8 +424,12 @@ main(int argc, char **argv)
 	cmd = argv[0];
 	argc--;
 	argv++;
-	if ((rc = hsm_open(&h, &cfg)) != CA_OK)
+	if (pin_in && (rc = pin_stdin(&stdin_pin)) != CA_OK)
+		return fail("PIN from standard input", rc);
+	if ((rc = hsm_open(&h, &cfg)) != CA_OK) {
+		hsm_pin_destroy(stdin_pin);
 		return fail("open module", rc);
+	}
 	if (strcmp(cmd, "keygen") == 0 && argc == 3)
 		ret = cmd_keygen(h, pin, argv);
 	else if (strcmp(cmd, "sign") == 0 && argc == 4)
@@ -369,9 +442,11 @@ main(int argc, char **argv)
 		ret = cmd_inventory(h, pin, argv, argc);
 	else {
 		hsm_free(h);
+		hsm_pin_destroy(stdin_pin);
 		usage();
 		return 2;
 	}
 	hsm_free(h);
+	hsm_pin_destroy(stdin_pin);
 	return ret;
 }
