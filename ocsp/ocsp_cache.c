@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * ocsp_cache: pre-signed OCSP responses, keyed by the DER of the request's
- * CertID (hash algorithm, issuerNameHash, issuerKeyHash, serial), so that
- * a hit returns a response whose CertID is byte for byte the one asked
- * about. A chained hash table under a read-write lock; the bucket index is
+ * ocsp_cache: pre-signed OCSP responses, keyed by the DER of a normalised
+ * CertID (hash algorithm with NULL parameters, issuerNameHash,
+ * issuerKeyHash, serial; ocsp_respond.c builds it), so that the spellings
+ * of one question share one entry and one signature, and the entries for
+ * good, revoked and unissued serials are bounded by the log (two hash
+ * algorithms per serial). A chained hash table under a read-write lock; the bucket index is
  * SipHash (libsodium crypto_shorthash) with a random key, so that hostile
  * CertIDs cannot be chosen to collide.
  *

@@ -5,13 +5,19 @@
  *
  * The request is decoded by OpenSSL (d2i_OCSP_REQUEST); trailing bytes, a
  * request over the size cap, or anything but exactly one Request (RFC 5019
- * 2.1.1) is malformedRequest. The CertID's hash algorithm must be SHA-1 or
+ * 2.1.1) is malformedRequest, and so are hash algorithm parameters other
+ * than absent or NULL. The CertID's hash algorithm must be SHA-1 or
  * SHA-256 and its issuerNameHash and issuerKeyHash must name a configured
  * issuer; otherwise the answer is unauthorized (RFC 6960 2.3). Request
  * signatures and extensions, the nonce included, are ignored (RFC 5019
  * 2.1.2, 4).
  *
- * The answer comes from the cache when it holds a response for the same
+ * The CertID is then normalised (rebuilt from the issuer with NULL
+ * parameters, the form OpenSSL sends) and both the cache key and the
+ * response's CertID are that form, so the ways of spelling one question
+ * share one cache entry and one signature (clients match a response by
+ * hash algorithm OID, hashes and serial, RFC 6960 4.2.1). The answer
+ * comes from the cache when it holds a response for the same normalised
  * CertID DER; otherwise the status is read from the log, a response is
  * signed (at most max_live at once; beyond that tryLater) and cached.
  *
@@ -300,12 +306,74 @@ issuer_match(const struct ocsp_responder *r, OCSP_CERTID *cid)
 	return NULL;
 }
 
+/*
+ * hashalg_params_ok: 1 when the parameters of the CertID's hashAlgorithm
+ * are absent or NULL (the only forms SHA-1 and SHA-256 take, RFC 5754
+ * 2), 0 otherwise or when the CertID cannot be re-read.
+ */
+static int
+hashalg_params_ok(OCSP_CERTID *cid)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509_ALGOR *alg = NULL;
+	long clen;
+	int dlen, tag, xclass, ptype, ok = 0;
+
+	if ((dlen = i2d_OCSP_CERTID(cid, &der)) <= 0)
+		goto out;
+	p = der;
+	/* CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, ... } */
+	if ((ASN1_get_object(&p, &clen, &tag, &xclass, dlen) & 0x80) ||
+	    tag != V_ASN1_SEQUENCE ||
+	    (alg = d2i_X509_ALGOR(NULL, &p, clen)) == NULL)
+		goto out;
+	X509_ALGOR_get0(NULL, &ptype, NULL, alg);
+	ok = ptype == V_ASN1_UNDEF || ptype == V_ASN1_NULL;
+ out:
+	X509_ALGOR_free(alg);
+	OPENSSL_free(der);
+	return ok;
+}
+
+/*
+ * certid_normalise: the CertID cid names, rebuilt from iss (which
+ * issuer_match found for it): the same hash algorithm, with NULL
+ * parameters, iss's name and key hashes, and cid's serial. Its DER is the
+ * cache key, so that the forms of one question a client can vary (the
+ * parameters absent or NULL) share one entry and one signature. Returns a
+ * new CertID the caller frees, or NULL.
+ */
+static OCSP_CERTID *
+certid_normalise(OCSP_CERTID *cid, const struct ocsp_issuer *iss)
+{
+	ASN1_OBJECT *alg = NULL;
+	ASN1_INTEGER *serial = NULL;
+	const EVP_MD *md;
+
+	if (!OCSP_id_get0_info(NULL, &alg, NULL, &serial, cid) ||
+	    alg == NULL || serial == NULL)
+		return NULL;
+	switch (OBJ_obj2nid(alg)) {
+	case NID_sha1:
+		md = EVP_sha1();
+		break;
+	case NID_sha256:
+		md = EVP_sha256();
+		break;
+	default:
+		return NULL;
+	}
+	return OCSP_cert_id_new(md, X509_get_subject_name(iss->cert),
+	    X509_get0_pubkey_bitstr(iss->cert), serial);
+}
+
 int
 ocsp_respond(struct ocsp_responder *r, struct ocsp_reply *out,
     const uint8_t *req, size_t req_len)
 {
 	OCSP_REQUEST *oreq = NULL;
-	OCSP_CERTID *cid;
+	OCSP_CERTID *cid, *ncid = NULL;
 	const unsigned char *p = req;
 	const struct ocsp_issuer *iss;
 	struct ocsp_entry *e = NULL;
@@ -322,14 +390,15 @@ ocsp_respond(struct ocsp_responder *r, struct ocsp_reply *out,
 	/* RFC 5019 2.1.1: exactly one Request. */
 	if (OCSP_request_onereq_count(oreq) != 1 ||
 	    (cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(oreq, 0)))
-	    == NULL)
+	    == NULL || !hashalg_params_ok(cid))
 		goto error;
 	if ((iss = issuer_match(r, cid)) == NULL) {
 		status = OCSP_RESPONSE_STATUS_UNAUTHORIZED;
 		goto error;
 	}
 	status = OCSP_RESPONSE_STATUS_INTERNALERROR;
-	if ((klen = i2d_OCSP_CERTID(cid, &key)) <= 0)
+	if ((ncid = certid_normalise(cid, iss)) == NULL ||
+	    (klen = i2d_OCSP_CERTID(ncid, &key)) <= 0)
 		goto error;
 	if (r->cache != NULL) {
 		hit = ocsp_cache_get(r->cache, out, key, (size_t)klen,
@@ -344,7 +413,7 @@ ocsp_respond(struct ocsp_responder *r, struct ocsp_reply *out,
 		status = OCSP_RESPONSE_STATUS_TRYLATER;
 		goto error;
 	}
-	klen = entry_sign(r, &e, &gen, iss, cid, key, (size_t)klen);
+	klen = entry_sign(r, &e, &gen, iss, ncid, key, (size_t)klen);
 	atomic_fetch_sub(&r->live, 1);
 	if (klen != CA_OK) {
 		if (klen == CA_ERR_TOKEN_ABSENT || klen == CA_ERR_HSM)
@@ -362,18 +431,20 @@ ocsp_respond(struct ocsp_responder *r, struct ocsp_reply *out,
 	ocsp_reply_clear(out);
 	if (ocsp_respond_error(out, status) != CA_OK) {
 		OPENSSL_free(key);
+		OCSP_CERTID_free(ncid);
 		OCSP_REQUEST_free(oreq);
 		ocsp_entry_free(e);
 		return CA_ERR_NOMEM;
 	}
  done:
 	OPENSSL_free(key);
+	OCSP_CERTID_free(ncid);
 	OCSP_REQUEST_free(oreq);
 	ocsp_entry_free(e);
 	return CA_OK;
 }
 
-/* store: sign cid under iss and cache it, keyed by its own DER. */
+/* store: sign cid (normalised: the cache key form) under iss and cache it. */
 static int
 store(struct ocsp_responder *r, const struct ocsp_issuer *iss,
     OCSP_CERTID *cid)

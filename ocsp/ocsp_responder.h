@@ -319,6 +319,14 @@ int ocsp_watch_start(struct ocsp_watch *w, struct ocsp_responder *r,
     long poll_ms, long refresh, int presign)
     __attribute__((warn_unused_result));
 void ocsp_watch_stop(struct ocsp_watch *w);
+
+/*
+ * ocsp_watch_poll runs one poll of the watcher for r, in the calling
+ * thread (for tests; the watcher thread runs the same). It returns CA_OK
+ * when nothing changed or every change was handled; on an error the log
+ * position is kept, so the next poll reads the same events again.
+ */
+int ocsp_watch_poll(struct ocsp_watch *w, struct ocsp_responder *r);
 void ocsp_watch_free(struct ocsp_watch *w);
 
 /* --- HTTP (ocsp_http.c) --- */

@@ -170,18 +170,22 @@ nap(struct ocsp_watch *w, long ms)
 	return atomic_load(&w->stop);
 }
 
-static void
+/* resign: re-sign the n responses of v; CA_OK, or the last failure. */
+static int
 resign(struct ocsp_watch *w, struct ocsp_stale *v, size_t n, const char *why)
 {
 	size_t i, bad = 0;
-	int rc = CA_OK;
+	int rc, last = CA_OK;
 
 	for (i = 0; i < n && !atomic_load(&w->stop); i++)
 		if ((rc = ocsp_respond_refresh(w->r, v[i].key, v[i].key_len,
-		    v[i].issuer)) != CA_OK)
+		    v[i].issuer)) != CA_OK) {
 			bad++;
+			last = rc;
+		}
 	if (bad > 0)
-		log_ca_err(rc, why);
+		log_ca_err(last, why);
+	return last;
 }
 
 static int
@@ -190,14 +194,20 @@ serial_cmp(const void *a, const void *b)
 	return memcmp(a, b, ISSUANCE_LOG_SERIAL_LEN);
 }
 
-/* check_log: one poll. Returns CA_OK or a ca_err that is logged. */
+/*
+ * check_log: one poll. Returns CA_OK or a ca_err that is logged. The new
+ * data_version and last sequence number are kept only once every event
+ * was read and every response it touches re-signed: on any failure the
+ * old ones stay, so the next poll reads the same events again rather than
+ * leave a revoked serial's "good" response in the cache.
+ */
 static int
 check_log(struct ocsp_watch *w)
 {
 	uint8_t (*serials)[ISSUANCE_LOG_SERIAL_LEN] = NULL, (*ns)[16];
 	struct ocsp_stale *v = NULL;
 	size_t n = 0, cap = 0, nv = 0, i, j;
-	int64_t dv;
+	int64_t dv, seq = w->last_seq;
 	int step, rc = CA_ERR_INTERNAL;
 
 	sqlite3_reset(w->st_version);
@@ -210,12 +220,11 @@ check_log(struct ocsp_watch *w)
 	sqlite3_reset(w->st_version);
 	if (dv == w->data_version)
 		return CA_OK;
-	w->data_version = dv;
 	(void)ocsp_cache_bump(w->r->cache);
 	sqlite3_reset(w->st_events);
 	sqlite3_bind_int64(w->st_events, 1, w->last_seq);
 	while ((step = sqlite3_step(w->st_events)) == SQLITE_ROW) {
-		w->last_seq = sqlite3_column_int64(w->st_events, 0);
+		seq = sqlite3_column_int64(w->st_events, 0);
 		if (sqlite3_column_bytes(w->st_events, 1) !=
 		    ISSUANCE_LOG_SERIAL_LEN)
 			continue;
@@ -249,16 +258,31 @@ check_log(struct ocsp_watch *w)
 		    (const uint8_t (*)[ISSUANCE_LOG_SERIAL_LEN])serials, n, 0))
 		    != CA_OK)
 			goto out;
-		resign(w, v, nv, "re-signing after a log change");
+		if ((rc = resign(w, v, nv, "re-signing after a log change")) !=
+		    CA_OK)
+			goto out;
+		if (atomic_load(&w->stop)) {
+			rc = CA_OK;	/* cut short: nothing to commit */
+			goto out;
+		}
 		log_debug("log changed: %zu serials, %zu responses re-signed",
 		    n, nv);
 	}
+	w->data_version = dv;
+	w->last_seq = seq;
 	rc = CA_OK;
  out:
 	sqlite3_reset(w->st_events);
 	ocsp_stale_free(v, nv);
 	free(serials);
 	return rc;
+}
+
+int
+ocsp_watch_poll(struct ocsp_watch *w, struct ocsp_responder *r)
+{
+	w->r = r;
+	return check_log(w);
 }
 
 static void *
@@ -295,7 +319,7 @@ refresh_main(void *arg)
 			log_ca_err(rc, "refresh");
 			continue;
 		}
-		resign(w, v, n, "re-signing before nextUpdate");
+		(void)resign(w, v, n, "re-signing before nextUpdate");
 		if (n > 0)
 			log_debug("refreshed %zu responses", n);
 		ocsp_stale_free(v, n);

@@ -4,7 +4,9 @@
 # openssl ocsp -respin and openssl asn1parse), and the responder must keep
 # answering afterwards: garbage, truncated DER, trailing bytes, an empty
 # body, a request over max_request, two Requests in one (RFC 5019 2.1.1),
-# an issuer it does not serve (unauthorized), and bad GET encodings. A body
+# an issuer it does not serve (unauthorized), hash algorithm parameters
+# other than absent or NULL, and bad GET encodings. The same CertID with
+# the parameters absent is the NULL one's cached response. A body
 # over max_request is refused by the HTTP layer with 413 before it is read,
 # with a malformedRequest OCSPResponse as the 413's body. ocsp_http.sh
 # tests the HTTP layer itself.
@@ -82,6 +84,46 @@ done
 head -c 200000 /dev/zero >"$T/huge"
 post "$T/huge"
 expect_status malformedrequest "a 200 kB body, refused before it is read" 413
+
+# with_params IN OUT HEX: IN (openssl's SHA-1 request: short lengths, the
+# hashAlgorithm NULL at offset 19) with HEX as the parameters instead.
+with_params() {
+	od -An -v -tx1 "$1" | tr -s ' \n' '\n\n' | grep . | awk -v p="$3" '
+	function h(x) { return index("0123456789abcdef", substr(x, 1, 1)) * 16 \
+	    + index("0123456789abcdef", substr(x, 2, 1)) - 17 }
+	{ b[NR - 1] = $1 }
+	END {
+		if (b[10] != "30" || b[11] != "09" || b[19] != "05" ||
+		    b[20] != "00") exit 1
+		np = split(p, q, " ")
+		for (i = 0; i < NR; i++) {
+			if (i == 19 || i == 20) {
+				if (i == 19) for (j = 1; j <= np; j++)
+					printf "\\%03o", h(q[j])
+				continue
+			}
+			v = h(b[i])
+			if (i == 1 || i == 3 || i == 5 || i == 7 || i == 9 ||
+			    i == 11) v += np - 2
+			printf "\\%03o", v
+		}
+	}' >"$T/hex" || fail "with_params: unexpected layout of $1"
+	printf "$(cat "$T/hex")" >"$2"
+	openssl asn1parse -inform DER -in "$2" >/dev/null || fail "with_params DER"
+}
+
+post "$T/good.req"
+cp "$T/r.der" "$T/null.resp"
+with_params "$T/good.req" "$T/absent.req" ""
+post "$T/absent.req"
+openssl ocsp -respin "$T/r.der" -resp_text -noverify >"$T/r.txt" 2>&1 || true
+grep -q "Cert Status: good" "$T/r.txt" || { cat "$T/r.txt"; fail "absent params: not good"; }
+cmp -s "$T/r.der" "$T/null.resp" ||
+    fail "absent params: not the NULL-params request's cached response"
+ok "hash parameters absent: the same cached response as NULL"
+with_params "$T/good.req" "$T/octets.req" "04 04 de ad be ef"
+post "$T/octets.req"
+expect_status malformedrequest "hash parameters an OCTET STRING"
 
 openssl ocsp -url "$URL" -CAfile "$CA/root.pem" -issuer "$CA/intermediate.pem" \
     -cert "$T/leaf.pem" >"$T/q.out" 2>&1 || true

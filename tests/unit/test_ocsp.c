@@ -3,7 +3,8 @@
  * test_ocsp: carapace-ocsp's modules without HTTP or an HSM: the GET
  * decoding, request handling against a software CA key (every answer
  * decoded and its signature checked by OpenSSL), the cache and its
- * generation rule, and the configuration file.
+ * generation rule, the log watcher (one poll at a time, with a failure
+ * injected while it re-signs), and the configuration file.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "common/ca_error.h"
+#include "common/issuance_log.h"
 #include "ocsp/ocsp_responder.h"
 #include "unit.h"
 
@@ -384,6 +386,264 @@ test_cache(void)
 	ocsp_cache_free(c);
 }
 
+/* der_wrap: tag, a one-octet length (content under 128) and content. */
+static size_t
+der_wrap(uint8_t *out, uint8_t tag, const uint8_t *c, size_t clen)
+{
+	CU_ASSERT_FATAL(clen < 128);
+	memmove(out + 2, c, clen);
+	out[0] = tag;
+	out[1] = (uint8_t)clen;
+	return clen + 2;
+}
+
+/*
+ * make_req_params: a SHA-1 OCSPRequest for serial ...00 last under the CA,
+ * encoded by hand so that the hashAlgorithm parameters are params (plen
+ * octets of DER, none: absent).
+ */
+static size_t
+make_req_params(uint8_t out[256], uint8_t last, const uint8_t *params,
+    size_t plen)
+{
+	static const uint8_t oid_sha1[] = { 0x06, 0x05, 0x2b, 0x0e, 0x03,
+	    0x02, 0x1a };
+	uint8_t buf[256], tmp[256], s[ISSUANCE_LOG_SERIAL_LEN];
+	ASN1_OCTET_STRING *nh = NULL, *kh = NULL;
+	ASN1_INTEGER *ai = ASN1_INTEGER_new();
+	OCSP_CERTID *id;
+	size_t n = 0, m;
+
+	memset(s, 0x41, sizeof(s));
+	s[15] = last;
+	ASN1_STRING_set(ai, s, sizeof(s));
+	id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(ca_cert),
+	    X509_get0_pubkey_bitstr(ca_cert), ai);
+	CU_ASSERT_FATAL(id != NULL);
+	CU_ASSERT_FATAL(OCSP_id_get0_info(&nh, NULL, &kh, NULL, id) == 1);
+	/* AlgorithmIdentifier */
+	memcpy(tmp, oid_sha1, sizeof(oid_sha1));
+	if (plen > 0)
+		memcpy(tmp + sizeof(oid_sha1), params, plen);
+	n = der_wrap(buf, 0x30, tmp, sizeof(oid_sha1) + plen);
+	n += der_wrap(buf + n, 0x04, nh->data, (size_t)nh->length);
+	n += der_wrap(buf + n, 0x04, kh->data, (size_t)kh->length);
+	n += der_wrap(buf + n, 0x02, s, sizeof(s));	/* 0x41..: positive */
+	/* CertID, Request, requestList, TBSRequest, OCSPRequest */
+	for (m = 0; m < 5; m++) {
+		memcpy(tmp, buf, n);
+		n = der_wrap(buf, 0x30, tmp, n);
+	}
+	memcpy(out, buf, n);
+	OCSP_CERTID_free(id);
+	ASN1_INTEGER_free(ai);
+	return n;
+}
+
+/*
+ * One certificate asked with the hash parameters absent and NULL is one
+ * cache entry and one signature; other parameters are malformedRequest.
+ */
+static void
+test_certid_params(void)
+{
+	static const uint8_t p_null[] = { 0x05, 0x00 };
+	static const uint8_t p_octets[] = { 0x04, 0x04, 0xde, 0xad, 0xbe,
+	    0xef };
+	static const uint8_t p_int[] = { 0x02, 0x01, 0x00 };
+	struct ocsp_responder r;
+	struct ocsp_cache *c;
+	struct ocsp_reply a, b;
+	uint8_t der[256];
+	size_t len, all, unk;
+	int reason, i;
+
+	CU_ASSERT_FATAL(ocsp_cache_new(&c, 16) == CA_OK);
+	responder_init(&r, c);
+	status_calls = 0;
+	len = make_req_params(der, 0x10, NULL, 0);
+	CU_ASSERT_FATAL(ocsp_respond(&r, &a, der, len) == CA_OK);
+	CU_ASSERT(check_answer(&a, &reason) == V_OCSP_CERTSTATUS_GOOD);
+	len = make_req_params(der, 0x10, p_null, sizeof(p_null));
+	CU_ASSERT_FATAL(ocsp_respond(&r, &b, der, len) == CA_OK);
+	CU_ASSERT(check_answer(&b, &reason) == V_OCSP_CERTSTATUS_GOOD);
+	CU_ASSERT(a.len == b.len && memcmp(a.der, b.der, a.len) == 0);
+	CU_ASSERT(status_calls == 1);
+	ocsp_cache_count(c, &all, &unk);
+	CU_ASSERT(all == 1 && unk == 0);
+	ocsp_reply_clear(&a);
+	ocsp_reply_clear(&b);
+
+	/* the response's CertID matches what OpenSSL's own request names */
+	{
+		unsigned char *d2;
+		int l2;
+
+		d2 = make_req(&l2, 0x10, EVP_sha1(), ca_cert);
+		CU_ASSERT_FATAL(ocsp_respond(&r, &a, d2, (size_t)l2) ==
+		    CA_OK);
+		CU_ASSERT(check_answer(&a, &reason) ==
+		    V_OCSP_CERTSTATUS_GOOD);
+		CU_ASSERT(status_calls == 1);
+		ocsp_reply_clear(&a);
+		OPENSSL_free(d2);
+	}
+
+	/* anything else: malformed, however often it is varied */
+	for (i = 0; i < 3; i++) {
+		uint8_t po[sizeof(p_octets)];
+
+		memcpy(po, p_octets, sizeof(po));
+		po[2] = (uint8_t)i;
+		len = make_req_params(der, 0x10, po, sizeof(po));
+		expect_error(&r, der, len,
+		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	}
+	len = make_req_params(der, 0x10, p_int, sizeof(p_int));
+	expect_error(&r, der, len, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	CU_ASSERT(status_calls == 1);
+	ocsp_cache_count(c, &all, &unk);
+	CU_ASSERT(all == 1);
+	ocsp_cache_free(c);
+}
+
+/* The watcher test's status: what w_state says, or a failure. */
+static enum ocsp_state w_state;
+static int w_fail;
+
+static int
+watch_status(struct ocsp_status *out, const struct ocsp_issuer *i,
+    const uint8_t *serial, size_t len, void *arg)
+{
+	(void)i;
+	(void)serial;
+	(void)len;
+	(void)arg;
+	memset(out, 0, sizeof(*out));
+	if (w_fail)
+		return ca_error(CA_ERR_DB, "injected failure");
+	out->state = w_state;
+	out->revoked_at = 1700000000;
+	out->reason = 1;
+	return CA_OK;
+}
+
+/* ask: the cert status the responder gives for serial s (SHA-1). */
+static int
+ask(struct ocsp_responder *r, const uint8_t s[ISSUANCE_LOG_SERIAL_LEN])
+{
+	ASN1_INTEGER *ai = ASN1_INTEGER_new();
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	struct ocsp_reply rep;
+	unsigned char *der = NULL;
+	int len, reason, st;
+
+	ASN1_STRING_set(ai, s, ISSUANCE_LOG_SERIAL_LEN);
+	OCSP_request_add0_id(req, OCSP_cert_id_new(EVP_sha1(),
+	    X509_get_subject_name(ca_cert), X509_get0_pubkey_bitstr(ca_cert),
+	    ai));
+	len = i2d_OCSP_REQUEST(req, &der);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT_FATAL(ocsp_respond(r, &rep, der, (size_t)len) == CA_OK);
+	st = check_answer(&rep, &reason);
+	ocsp_reply_clear(&rep);
+	OPENSSL_free(der);
+	OCSP_REQUEST_free(req);
+	ASN1_INTEGER_free(ai);
+	return st;
+}
+
+/*
+ * A poll that fails while re-signing keeps its place in the log: the next
+ * poll re-signs, and a revoked certificate is not left "good" in the
+ * cache until the periodic refresh.
+ */
+static void
+test_watch_retry(void)
+{
+	char dir[] = "/tmp/test_ocsp.XXXXXX", path[256], aux[300];
+	struct issuance_log *log = NULL;
+	struct issuance_cert cin;
+	struct issuance_completion req;
+	struct ocsp_watch *w = NULL;
+	struct ocsp_responder r;
+	struct ocsp_cache *c;
+	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN], keyid[20];
+	unsigned int kl = sizeof(keyid);
+	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(ca_cert);
+	ASN1_INTEGER *ai = ASN1_INTEGER_new();
+	X509 *leaf = X509_new();
+	unsigned char *der = NULL;
+	int len;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/log.db", dir);
+	CU_ASSERT_FATAL(EVP_Digest(bits->data, (size_t)bits->length, keyid,
+	    &kl, EVP_sha1(), NULL) == 1);
+	CU_ASSERT_FATAL(issuance_log_open(&log, path) == CA_OK);
+	CU_ASSERT_FATAL(issuance_log_reserve(log, serial, keyid,
+	    sizeof(keyid)) == CA_OK);
+
+	/* a leaf with that serial, signed by the test CA */
+	ASN1_STRING_set(ai, serial, sizeof(serial));
+	X509_set_serialNumber(leaf, ai);
+	X509_set_version(leaf, 2);
+	X509_set_issuer_name(leaf, X509_get_subject_name(ca_cert));
+	X509_set_subject_name(leaf, X509_get_subject_name(ca_cert));
+	X509_gmtime_adj(X509_getm_notBefore(leaf), -60);
+	X509_gmtime_adj(X509_getm_notAfter(leaf), 3600);
+	X509_set_pubkey(leaf, ca_key);
+	CU_ASSERT_FATAL(X509_sign(leaf, ca_key, EVP_sha256()) > 0);
+	CU_ASSERT_FATAL((len = i2d_X509(leaf, &der)) > 0);
+	memset(&cin, 0, sizeof(cin));
+	memcpy(cin.serial, serial, sizeof(serial));
+	cin.subject = "CN=test ocsp leaf";
+	cin.names = "DNS:leaf.example.internal";
+	cin.der = der;
+	cin.der_len = (size_t)len;
+	cin.requester = "test_ocsp";
+	cin.attestation = "join-token";
+	memset(&req, 0, sizeof(req));
+	req.cert = &cin;
+	CU_ASSERT_FATAL(issuance_log_complete(log, &req) == CA_OK);
+
+	CU_ASSERT_FATAL(ocsp_watch_open(&w, path, OCSP_UNISSUED_REVOKED) ==
+	    CA_OK);
+	CU_ASSERT_FATAL(ocsp_cache_new(&c, 16) == CA_OK);
+	responder_init(&r, c);
+	r.status_fn = watch_status;
+	w_fail = 0;
+	w_state = OCSP_STATE_GOOD;
+	CU_ASSERT(ocsp_watch_poll(w, &r) == CA_OK);	/* nothing new */
+	CU_ASSERT(ask(&r, serial) == V_OCSP_CERTSTATUS_GOOD);
+
+	/* revoked; the re-sign after it fails once */
+	CU_ASSERT_FATAL(issuance_log_revoke(log, serial, 1) == CA_OK);
+	w_state = OCSP_STATE_REVOKED;
+	w_fail = 1;
+	CU_ASSERT(ocsp_watch_poll(w, &r) != CA_OK);
+	w_fail = 0;
+	CU_ASSERT(ocsp_watch_poll(w, &r) == CA_OK);
+	/* served from the cache: no lookup would fix a stale entry */
+	w_fail = 1;
+	CU_ASSERT(ask(&r, serial) == V_OCSP_CERTSTATUS_REVOKED);
+	w_fail = 0;
+	CU_ASSERT(ocsp_watch_poll(w, &r) == CA_OK);	/* caught up */
+
+	ocsp_watch_free(w);
+	ocsp_cache_free(c);
+	issuance_log_close(log);
+	OPENSSL_free(der);
+	X509_free(leaf);
+	ASN1_INTEGER_free(ai);
+	unlink(path);
+	snprintf(aux, sizeof(aux), "%s-wal", path);
+	unlink(aux);
+	snprintf(aux, sizeof(aux), "%s-shm", path);
+	unlink(aux);
+	rmdir(dir);
+}
+
 static void
 write_file(const char *path, const char *s)
 {
@@ -440,6 +700,8 @@ static CU_TestInfo tests[] = {
 	{ "good, revoked, unissued, unknown", test_respond_states },
 	{ "malformed, unauthorized, tryLater", test_respond_errors },
 	{ "cache, refresh and generations", test_cache },
+	{ "CertID hash parameters", test_certid_params },
+	{ "watcher retries a failed poll", test_watch_retry },
 	{ "configuration", test_config },
 	CU_TEST_INFO_NULL,
 };
