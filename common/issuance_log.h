@@ -178,8 +178,13 @@ int issuance_log_reserve(struct issuance_log *log,
  * its own result. CA_ERR_NOT_FOUND: the serial is not in the log;
  * CA_ERR_EXISTS: it is not reserved (already issued, revoked, abandoned);
  * CA_ERR_DENIED: the token is used, revoked or unknown, or the instance was
- * seen before; CA_ERR_EXPIRED: the token expired. On any error nothing was
- * changed. The caller must not close the log while calls are in flight.
+ * seen before; CA_ERR_EXPIRED: the token expired. On those errors nothing
+ * was changed. CA_ERR_DB with "fsync" in the detail is the exception: the
+ * commit happened but could not be made durable, so the certificate may be
+ * recorded (and the token consumed) or may be lost at a crash; the caller
+ * must treat the outcome as unknown, and every later write is refused until
+ * the log is reopened. The caller must not close the log while calls are in
+ * flight.
  */
 int issuance_log_complete(struct issuance_log *log,
     const struct issuance_completion *req)

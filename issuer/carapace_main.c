@@ -18,6 +18,7 @@
 
 #include "common/ca_error.h"
 #include "common/protocol.h"
+#include "common/secure.h"
 #include "issuer/client.h"
 
 #define PROGNAME	"carapace"
@@ -601,6 +602,12 @@ main(int argc, char *argv[])
 			    argv[1]);
 		usage(stderr);
 		return CLIENT_EXIT_USAGE;
+	}
+	/* Token secrets and new private keys pass through here: no cores. */
+	if (secure_no_core_dumps() != CA_OK) {
+		fprintf(stderr, PROGNAME ": cannot disable core dumps: %s\n",
+		    ca_error_detail());
+		return CLIENT_EXIT_FAILED;
 	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, PROGNAME ": cannot initialise libsodium\n");

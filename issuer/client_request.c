@@ -21,11 +21,16 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -142,16 +147,19 @@ client_csr_build(X509_REQ **out, EVP_PKEY *key, const char *cn,
 
 /*
  * Read the join token from a file or the environment into a parsed
- * credential. The file's buffer and the copy are wiped.
+ * credential. The file's buffer (all of it) and the copy are wiped. A token
+ * file that other users could read is refused (CA_ERR_INVALID), as hsm/
+ * refuses such a PIN file: `carapace token create --out` writes 0600.
  */
 static int
 token_load(struct join_token_cred **out, const struct client_request_opts *o)
 {
+	struct stat st;
 	uint8_t *buf = NULL;
 	char *s = NULL;
 	const char *src, *v;
-	size_t len = 0;
-	int rc = CA_ERR_INTERNAL;
+	size_t buf_len = 0, len = 0;
+	int fd = -1, rc = CA_ERR_INTERNAL;
 
 	*out = NULL;
 	if ((o->token_file == NULL) == (o->token_env == NULL))
@@ -159,9 +167,28 @@ token_load(struct join_token_cred **out, const struct client_request_opts *o)
 		    "either --token-file FILE or --token-env NAME");
 	if (o->token_file != NULL) {
 		src = o->token_file;
-		if ((rc = fileio_read(&buf, &len, o->token_file,
+		if ((fd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+			rc = ca_error(errno == ENOENT ? CA_ERR_NOT_FOUND :
+			    CA_ERR_IO, "token file %s: %s", src,
+			    strerror(errno));
+			goto out;
+		}
+		if (fstat(fd, &st) == -1) {
+			rc = ca_error(CA_ERR_IO, "token file %s: %s", src,
+			    strerror(errno));
+			goto out;
+		}
+		if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+			rc = ca_error(CA_ERR_INVALID, "token file %s: other "
+			    "users can read or write it (mode %03o); make it "
+			    "0600 or 0400", src,
+			    (unsigned int)(st.st_mode & 0777));
+			goto out;
+		}
+		if ((rc = fileio_read_fd(&buf, &buf_len, fd, src,
 		    MAX_TOKEN_FILE)) != CA_OK)
 			goto out;
+		len = buf_len;
 		v = (const char *)buf;
 	} else {
 		src = o->token_env;
@@ -193,8 +220,11 @@ token_load(struct join_token_cred **out, const struct client_request_opts *o)
 		    why);
 	}
  out:
+	if (fd != -1)
+		close(fd);
 	if (buf != NULL) {
-		sodium_memzero(buf, len);
+		/* The whole buffer, not the trimmed token, and its NUL. */
+		sodium_memzero(buf, buf_len + 1);
 		free(buf);
 	}
 	if (s != NULL)

@@ -152,17 +152,42 @@ csr_extensions(const struct csr_info *ri, int *bad)
 }
 
 /*
- * csr_dns copies a dNSName into a new C string; NULL when it holds a NUL
- * or memory runs out.
+ * csr_text_ok returns 1 when the len bytes at p are printable ASCII (no
+ * control byte, NUL, DEL or byte past 0x7e), 0 otherwise. Names that fail
+ * are refused without being echoed: a control byte would not survive into
+ * the response message (protocol.c refuses them there).
  */
-static char *
-csr_dns(const ASN1_IA5STRING *s)
+static int
+csr_text_ok(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * csr_dns copies a dNSName into a new C string in *out. Returns CA_OK,
+ * CA_ERR_INVALID when it holds a byte that is not printable ASCII (entry
+ * is its 1-based place in subjectAltName, for the message), or
+ * CA_ERR_NOMEM. The caller frees *out.
+ */
+static int
+csr_dns(char **out, const ASN1_IA5STRING *s, size_t entry)
 {
 	int len = ASN1_STRING_length(s);
 
-	if (len < 0 || memchr(ASN1_STRING_get0_data(s), '\0', (size_t)len))
-		return NULL;
-	return strndup((const char *)ASN1_STRING_get0_data(s), (size_t)len);
+	*out = NULL;
+	if (len < 0 || !csr_text_ok(ASN1_STRING_get0_data(s), (size_t)len))
+		return ca_error(CA_ERR_INVALID, "CSR: subjectAltName entry %zu "
+		    "holds a control or non-ASCII byte; a dNSName is letters, "
+		    "digits, '-' and '.' (RFC 5280 4.2.1.6, RFC 1123)", entry);
+	if ((*out = strndup((const char *)ASN1_STRING_get0_data(s),
+	    (size_t)len)) == NULL)
+		return ca_error(CA_ERR_NOMEM, "CSR: out of memory");
+	return CA_OK;
 }
 
 /*
@@ -202,6 +227,13 @@ csr_check(struct csr_request *r, const struct csr_info *ri)
 			rc = ca_error(CA_ERR_INVALID, "CSR subject: the "
 			    "commonName is empty, not text, or longer than 64 "
 			    "characters (RFC 5280 ub-common-name)");
+			goto out;
+		}
+		if (!csr_text_ok(u, (size_t)len)) {
+			rc = ca_error(CA_ERR_INVALID, "CSR subject: the "
+			    "commonName holds a control or non-ASCII "
+			    "character; a CN must be one of the DNS names in "
+			    "subjectAltName");
 			goto out;
 		}
 		if ((r->cn = strndup((char *)u, (size_t)len)) == NULL)
@@ -254,11 +286,9 @@ csr_check(struct csr_request *r, const struct csr_info *ri)
 			    SIGNER_MAX_NAMES);
 			goto out;
 		}
-		if ((r->names[r->nnames] = csr_dns(gn->d.dNSName)) == NULL) {
-			rc = ca_error(CA_ERR_INVALID, "CSR: subjectAltName "
-			    "entry %zu is not a valid dNSName", i + 1);
+		if ((rc = csr_dns(&r->names[r->nnames], gn->d.dNSName,
+		    i + 1)) != CA_OK)
 			goto out;
-		}
 		r->nnames++;
 	}
 	if (r->nnames == 0 && r->cn != NULL) {

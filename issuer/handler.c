@@ -576,6 +576,29 @@ issued_response(const struct handler *h, const uint8_t *der, size_t len)
 	return NULL;
 }
 
+/*
+ * commit_unsure tells, after issuance_log_complete failed with rc (detail
+ * d), whether the certificate may have been recorded all the same: the
+ * COMMIT went through but the fsync after it failed, so the row is
+ * "issued" and the token consumed, but not known to be on disk. The log
+ * itself is asked (its read connections see what was committed); when it
+ * cannot answer, a CA_ERR_DB naming an fsync counts as unsure. Returns 1
+ * when unsure, 0 when nothing was recorded.
+ */
+static int
+commit_unsure(struct handler *h, const uint8_t *serial, int rc, const char *d)
+{
+	struct issuance_cert *c = NULL;
+	int unsure;
+
+	if (issuance_log_find(h->log, &c, serial) == CA_OK)
+		unsure = c->status != ISSUANCE_RESERVED;
+	else
+		unsure = rc == CA_ERR_DB && strstr(d, "fsync") != NULL;
+	issuance_cert_free(c);
+	return unsure;
+}
+
 /* issue_sign: reserve, sign, record, commit; then the response. */
 static PROTO_RESPONSE *
 issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
@@ -659,6 +682,23 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 		goto out;
 	}
 	if (rc != CA_OK) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", ca_error_detail());
+		if (commit_unsure(h, serial, rc, why)) {
+			/* Committed: the serial must not be abandoned. */
+			reserved = 0;
+			log_err("serial %s: recorded as issued but maybe not "
+			    "durable: %s", note->serial, why);
+			r = refuse(PROTOCOL_INTERNAL, "recording the "
+			    "certificate: the issuance log failed after the "
+			    "commit (%s); the certificate may have been "
+			    "recorded and the token used, so the outcome is "
+			    "unknown: do not retry with this token; ask the "
+			    "operator to check serial %s", why, note->serial);
+			goto out;
+		}
+		ca_error(rc, "%s", why);
 		r = unavailable(rc == CA_ERR_INTERNAL ? CA_ERR_DB : rc,
 		    "recording the certificate");
 		goto out;
@@ -777,6 +817,24 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 	return r;
 }
 
+/*
+ * response_free frees r after wiping the join token secret a tokenCreated
+ * answer carries; NULL does nothing.
+ */
+static void
+response_free(PROTO_RESPONSE *r)
+{
+	ASN1_OCTET_STRING *sec;
+
+	if (r != NULL && r->body != NULL &&
+	    r->body->type == PROTO_RESP_TOKEN_CREATED &&
+	    r->body->value.token_created != NULL &&
+	    (sec = r->body->value.token_created->secret) != NULL &&
+	    sec->data != NULL && sec->length > 0)
+		OPENSSL_cleanse(sec->data, (size_t)sec->length);
+	PROTO_RESPONSE_free(r);
+}
+
 static PROTO_RESPONSE *
 handle_nonce(struct handler *h)
 {
@@ -849,7 +907,7 @@ handler_handle(struct handler *h, uint8_t **out, size_t *out_len,
 	if ((rc = protocol_response_encode(out, out_len, resp)) != CA_OK) {
 		log_err("%s: the response does not encode: %s", note.method,
 		    ca_error_detail());
-		PROTO_RESPONSE_free(resp);
+		response_free(resp);
 		if ((resp = refuse(PROTOCOL_INTERNAL, "the response could not "
 		    "be encoded; report it")) == NULL ||
 		    (rc = protocol_response_encode(out, out_len, resp)) !=
@@ -871,7 +929,8 @@ handler_handle(struct handler *h, uint8_t **out, size_t *out_len,
 	    status == PROTOCOL_OK || resp == NULL ? "" : ": ",
 	    status == PROTOCOL_OK || resp == NULL || resp->message == NULL ?
 	    "" : (const char *)ASN1_STRING_get0_data(resp->message));
-	PROTO_RESPONSE_free(resp);
+	/* *out holds the secret too: the caller clears it (server.c). */
+	response_free(resp);
 	PROTO_REQUEST_free(req);
 	return rc;
 }

@@ -101,7 +101,8 @@ void handler_free(struct handler *h);
 /*
  * handler_handle answers the request in (len bytes) received on a listener
  * (operator: the ipc operator socket). *out is the DER Response (*out_len
- * bytes), freed by the caller with OPENSSL_free; every request gets one,
+ * bytes), which the caller wipes and frees with OPENSSL_clear_free (a
+ * tokenCreated response holds a secret); every request gets one,
  * errors included. Returns CA_OK, or CA_ERR_NOMEM / CA_ERR_INTERNAL when
  * no response could be made (the caller then drops the request).
  */

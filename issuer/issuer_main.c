@@ -32,6 +32,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/profile.h"
+#include "common/secure.h"
 #include "hsm/hsm.h"
 #include "issuer/handler.h"
 #include "issuer/issuer_config.h"
@@ -287,6 +288,11 @@ main(int argc, char **argv)
 	}
 
 	log_init(PROG, LOG_LVL_INFO, 0);
+	/* The HSM PIN lives in this process (libp11 keeps it): no cores. */
+	if ((rc = secure_no_core_dumps()) != CA_OK) {
+		log_ca_err(rc, "core dumps");
+		return EXIT_RUNTIME;
+	}
 	if (sodium_init() < 0) {
 		log_err("libsodium cannot be initialised");
 		return EXIT_RUNTIME;

@@ -364,13 +364,25 @@ signer_intent_add_name(struct signer_intent *in, enum signer_name_type type,
 	return CA_OK;
 }
 
-/* dns_ok: RFC 1034 3.5 preferred name syntax (RFC 5280 4.2.1.6). */
+/*
+ * dns_ok: RFC 1034 3.5 preferred name syntax (RFC 5280 4.2.1.6), or a
+ * wildcard: "*" as the whole first label followed by such a name of at
+ * least two labels ("*.example.com"; not "*.com", "a*.example.com" or
+ * "x.*.example.com"), the form RFC 6125 6.4.3 lets a client match and
+ * policy.c grants with a literal "=*.example.com".
+ */
 static int
 dns_ok(const char *s)
 {
-	size_t len = strlen(s), label = 0, i;
+	size_t len, label = 0, i;
 	unsigned char ch, prev = '.';
 
+	if (s[0] == '*' && s[1] == '.') {
+		s += 2;
+		if (strlen(s) > 251 || strchr(s, '.') == NULL)
+			return 0;
+	}
+	len = strlen(s);
 	if (len == 0 || len > 253)
 		return 0;
 	for (i = 0; i <= len; i++) {

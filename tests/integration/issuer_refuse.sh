@@ -77,11 +77,49 @@ openssl verify -CAfile "$T/dev/devca.pem" "$T/dev/dev2.pem" 2>&1 |
 openssl verify -CAfile "$T/dev/devca.pem" "$T/dev/dev1.pem" >/dev/null 2>&1 ||
     fail "openssl refuses dev1.pem"
 
+# Allow core dumps (soft limit up to the hard one) so that the programs,
+# not this shell, are what sets the limit to 0 below.
+ulimit -S -c "$(ulimit -H -c)" 2>/dev/null || :
+[ "$(ulimit -c)" != 0 ] ||
+    echo "note: the hard core limit is 0: the core dump checks cannot fail" >&2
+
 iss_setup "$T/devca.pem"
 iss_start
 
+# core_off PID WHAT: PID's "Max core file size" is 0 (secure_no_core_dumps).
+core_off() {
+	grep -Eq '^Max core file size +0 +0 ' "/proc/$1/limits" 2>/dev/null
+}
+core_off "$ISS_PID" || {
+	cat "/proc/$ISS_PID/limits" >&2
+	fail "carapace-issuer (holds the HSM PIN) may dump core"
+}
+ok "carapace-issuer: Max core file size 0"
+
 token "$T/tok1" "$NAME"
+[ "$(stat -c %a "$T/tok1")" = 600 ] ||
+    fail "carapace token create --out wrote mode $(stat -c %a "$T/tok1"), not 600"
 log_state >"$T/state0"
+
+# The client, while it waits to read its token from a FIFO, already runs
+# with core dumps off (it will hold the token secret and a new key).
+rm -f "$T/tok_fifo"
+mkfifo -m 600 "$T/tok_fifo"
+"$CARAPACE" request -s "$URL" --token-file "$T/tok_fifo" --name "$NAME" \
+    --key-out "$T/rk.pem" --cert-out "$T/rc.pem" </dev/null \
+    >"$T/fifo.out" 2>&1 &
+cpid=$!
+i=0
+while [ $i -lt 100 ] && ! core_off "$cpid"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+core_off "$cpid" && core=0 || core=1
+: >"$T/tok_fifo"
+wait "$cpid" && fail "carapace accepted an empty token file" || :
+[ "$core" -eq 0 ] || fail "carapace (holds a token secret) may dump core"
+ok "carapace: Max core file size 0"
+assert_unchanged "empty token from a FIFO" "$T/state0"
 
 # refused_race DESC PATTERN race_client-ARGS...: race_client's answer
 # matches PATTERN and the log did not change.
@@ -117,6 +155,11 @@ req() {
 }
 
 # --- join token refusals --------------------------------------------------------
+# A token file other users can read is refused before it is sent.
+cp "$T/tok1" "$T/tok_open"
+chmod 644 "$T/tok_open"
+DESC="token file readable by others" PAT='tok_open.*mode 644' \
+    req --token-file "$T/tok_open" --name "$NAME"
 
 DESC="names not granted" PAT='notAuthorized.*other\.example\.internal|notAuthorized' \
     req --token-file "$T/tok1" --name other.example.internal
@@ -175,6 +218,14 @@ refused_race "CSR asks for CA:TRUE" 'policy|badCsr' issue "$URL" "$T/tok1" "$T/c
 refused_race "bad CSR signature" 'badCsr' issue "$URL" "$T/tok1" "$T/badsig.der"
 refused_race "truncated CSR" 'badCsr|badRequest' issue "$URL" "$T/tok1" "$T/trunc.der"
 refused_race "lifetime over max (raw)" 'policy' issue "$URL" "$T/tok1" "$T/good.der" 172800
+# control characters in the CN or a dNSName: badCsr, not "internal"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$T/junk.key" -subj "$(printf '/CN=a\033b.example.internal')" \
+    -addext "subjectAltName=DNS:$NAME" -outform DER -out "$T/ctl.der" \
+    2>>"$T/openssl.log" || fail "openssl req (control byte in CN)"
+refused_race "control byte in the CN" 'badCsr.*control' issue "$URL" "$T/tok1" "$T/ctl.der"
+! grep -q 'does not encode' "$T/issuer.err" ||
+    fail "the issuer could not encode a refusal (see issuer.err)"
 
 # --- malformed messages -------------------------------------------------------------
 

@@ -316,6 +316,37 @@ test_names(void)
 	refused(p384, &empty, CA_ERR_INVALID, "no names");
 }
 
+/*
+ * A control byte in a name is refused as invalid (badCsr), not echoed (the
+ * detail goes back in the response, which carries no control characters),
+ * and not turned into an internal error.
+ */
+static void
+test_control_bytes(void)
+{
+	const struct req_spec cn_nl = { .cn = "a\nb.example.internal" };
+	const struct req_spec cn_del = { .cn = "a\x7f.example.internal",
+	    .san = "DNS:a.example.internal" };
+	const struct req_spec san_nl = {
+	    .san = "DNS:ok.example.internal,DNS:x\ny.example.internal" };
+	const struct req_spec san_esc = {
+	    .san = "DNS:\x1b[31m.example.internal" };
+	const struct req_spec san_hi = {
+	    .san = "DNS:caf\xc3\xa9.example.internal" };
+	const char *d;
+	size_t i;
+
+	refused(p256, &cn_nl, CA_ERR_INVALID, "commonName holds a control");
+	refused(rsa2048, &cn_nl, CA_ERR_INVALID, "commonName holds a control");
+	refused(p256, &cn_del, CA_ERR_INVALID, "commonName holds a control");
+	refused(p256, &san_nl, CA_ERR_INVALID, "entry 2 holds a control");
+	refused(p384, &san_esc, CA_ERR_INVALID, "entry 1 holds a control");
+	refused(p256, &san_hi, CA_ERR_INVALID, "non-ASCII");
+	d = ca_error_detail();
+	for (i = 0; d[i] != '\0'; i++)
+		CU_ASSERT(d[i] >= 0x20 && d[i] < 0x7f);
+}
+
 static CU_TestInfo tests[] = {
 	{ "P-256 accepted, names and SPKI exact", test_accept_p256 },
 	{ "P-384 accepted, names and SPKI exact", test_accept_p384 },
@@ -326,6 +357,7 @@ static CU_TestInfo tests[] = {
 	{ "RSA: bad signature, truncated, trailing", test_tampered_rsa },
 	{ "CA:TRUE, keyCertSign, cRLSign refused", test_ca_powers },
 	{ "IP SAN, O=, CN not a SAN, no names", test_names },
+	{ "control bytes in CN or dNSName refused", test_control_bytes },
 	CU_TEST_INFO_NULL,
 };
 

@@ -593,6 +593,9 @@ static void
 test_names(void)
 {
 	struct signer_intent in;
+	GENERAL_NAMES *gens;
+	GENERAL_NAME *g;
+	X509 *x;
 	EVP_PKEY *k = key_ec("P-256");
 	char big[300];
 	int i;
@@ -605,8 +608,47 @@ test_names(void)
 	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "a.example"), CA_OK);
 	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "bad_name.example"),
 	    CA_ERR_INVALID);
+	/* A wildcard only as the whole first label of a 2+ label name. */
 	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "*.example.com"),
+	    CA_OK);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "*.a.example.com"),
+	    CA_OK);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "a*.example.com"),
 	    CA_ERR_INVALID);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "*a.example.com"),
+	    CA_ERR_INVALID);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "*"), CA_ERR_INVALID);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "*."), CA_ERR_INVALID);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "*.com"),
+	    CA_ERR_INVALID);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "*.*.example.com"),
+	    CA_ERR_INVALID);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "x.*.example.com"),
+	    CA_ERR_INVALID);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "*..example.com"),
+	    CA_ERR_INVALID);
+	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "**.example.com"),
+	    CA_ERR_INVALID);
+	/* The wildcard goes into the certificate as the dNSName, verbatim. */
+	intent_init(&in, k);
+	in.nnames = 0;
+	memset(in.names, 0, sizeof(in.names));
+	CU_ASSERT_EQUAL(signer_intent_add_name(&in, SIGNER_NAME_DNS,
+	    "*.example.com"), CA_OK);
+	if ((x = issue(&in, CA_OK)) != NULL) {
+		gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(gens);
+		CU_ASSERT_EQUAL(sk_GENERAL_NAME_num(gens), 1);
+		g = sk_GENERAL_NAME_value(gens, 0);
+		CU_ASSERT_EQUAL(g->type, GEN_DNS);
+		if (g->type == GEN_DNS) {
+			CU_ASSERT_EQUAL(ASN1_STRING_length(g->d.dNSName), 13);
+			CU_ASSERT_NSTRING_EQUAL(ASN1_STRING_get0_data(
+			    g->d.dNSName), "*.example.com", 13);
+		}
+		GENERAL_NAMES_free(gens);
+		X509_free(x);
+	}
 	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "-a.example"),
 	    CA_ERR_INVALID);
 	CU_ASSERT_EQUAL(names_one(k, SIGNER_NAME_DNS, "a-.example"),
