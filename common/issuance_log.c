@@ -555,6 +555,17 @@ wal_open(struct issuance_log *log)
 }
 
 int
+ilog_write_end(struct issuance_log *log, int began, int committed, int rc)
+{
+	if (began)
+		(void)ilog_run(&log->cache, "ROLLBACK");
+	pthread_mutex_unlock(&log->db_mtx);
+	if (committed)
+		rc = ilog_sync(log);
+	return rc;
+}
+
+int
 ilog_sync(struct issuance_log *log)
 {
 	struct stat sb;
@@ -775,12 +786,7 @@ issuance_log_revoke(struct issuance_log *log,
 	committed = 1;
  out:
 	ilog_done(st);
-	if (began)
-		(void)ilog_run(&log->cache, "ROLLBACK");
-	pthread_mutex_unlock(&log->db_mtx);
-	if (committed)
-		rc = ilog_sync(log);
-	return rc;
+	return ilog_write_end(log, began, committed, rc);
 }
 
 int

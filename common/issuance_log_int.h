@@ -119,6 +119,15 @@ void ilog_rconn_put(struct issuance_log *log, struct ilog_rconn *rc);
  */
 int ilog_sync(struct issuance_log *log);
 
+/*
+ * ilog_write_end ends a write made with log->db_mtx held: it rolls back
+ * when began (the transaction is still open: something failed), releases
+ * the write connection, and, when committed, makes the commit durable with
+ * ilog_sync. It returns rc, or ilog_sync's error.
+ */
+int ilog_write_end(struct issuance_log *log, int began, int committed,
+    int rc);
+
 /* ilog_writable returns CA_OK, or CA_ERR_DB once an fsync has failed. */
 int ilog_writable(struct issuance_log *log);
 

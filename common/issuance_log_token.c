@@ -184,12 +184,7 @@ issuance_log_token_create(struct issuance_log *log, const struct join_token *t)
 	committed = 1;
  out:
 	ilog_done(st);
-	if (began)
-		(void)ilog_run(&log->cache, "ROLLBACK");
-	pthread_mutex_unlock(&log->db_mtx);
-	if (committed)
-		rc = ilog_sync(log);
-	return rc;
+	return ilog_write_end(log, began, committed, rc);
 }
 
 int
@@ -284,12 +279,7 @@ issuance_log_token_revoke(struct issuance_log *log, const char *id)
  out:
 	join_token_free(t);
 	ilog_done(st);
-	if (began)
-		(void)ilog_run(&log->cache, "ROLLBACK");
-	pthread_mutex_unlock(&log->db_mtx);
-	if (committed)
-		rc = ilog_sync(log);
-	return rc;
+	return ilog_write_end(log, began, committed, rc);
 }
 
 int
