@@ -15,6 +15,13 @@
  * watcher bumps it before it re-reads the log, so a response signed from
  * the old state can never overwrite one signed from the new state.
  *
+ * When the watcher cannot re-sign the response of a serial whose status
+ * changed, it marks the entry unusable (ocsp_cache_invalidate) rather than
+ * let the old answer, a "good" for a certificate just revoked, be served
+ * until its nextUpdate: requests then take the uncached path (a live
+ * signature, or tryLater with the HSM gone), and the entry stays for the
+ * next poll to re-sign.
+ *
  * "unknown" answers are cached too (so unknown serials do not cost a
  * signature each), at most max_unknown of them; when that is reached, they
  * are all dropped. Every bump also drops them: a serial unknown a moment
@@ -142,7 +149,7 @@ ocsp_cache_get(struct ocsp_cache *c, struct ocsp_reply *out,
 
 	pthread_rwlock_rdlock(&c->lock);
 	e = *slot_find(c, hash, key, key_len);
-	if (e != NULL && e->next_update > now) {
+	if (e != NULL && !e->unusable && e->next_update > now) {
 		if ((out->der = malloc(e->der_len)) == NULL) {
 			ret = -1;
 			goto out;
@@ -243,6 +250,23 @@ ocsp_cache_put(struct ocsp_cache *c, struct ocsp_entry *e, uint64_t gen)
  out:
 	pthread_rwlock_unlock(&c->lock);
 	ocsp_entry_free(e);
+	return ret;
+}
+
+int
+ocsp_cache_invalidate(struct ocsp_cache *c, const uint8_t *key,
+    size_t key_len)
+{
+	struct ocsp_entry *e;
+	uint64_t hash = key_hash(c, key, key_len);
+	int ret = 0;
+
+	pthread_rwlock_wrlock(&c->lock);
+	if ((e = *slot_find(c, hash, key, key_len)) != NULL) {
+		e->unusable = 1;
+		ret = 1;
+	}
+	pthread_rwlock_unlock(&c->lock);
 	return ret;
 }
 

@@ -161,6 +161,7 @@ struct ocsp_entry {
 	const struct ocsp_issuer *issuer;
 	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
 	int has_serial;			/* serial is a log-sized serial */
+	int unusable;			/* never served; kept to be re-signed */
 	enum ocsp_state state;
 	uint8_t *der;			/* the OCSPResponse */
 	size_t der_len;
@@ -196,8 +197,8 @@ void ocsp_cache_free(struct ocsp_cache *c);
 
 /*
  * ocsp_cache_get copies the response cached under key into out when there
- * is one that has not passed its nextUpdate at now. Returns 1 on a hit, 0
- * on a miss, -1 when out of memory.
+ * is one that has not passed its nextUpdate at now and was not marked
+ * unusable. Returns 1 on a hit, 0 on a miss, -1 when out of memory.
  */
 int ocsp_cache_get(struct ocsp_cache *c, struct ocsp_reply *out,
     const uint8_t *key, size_t key_len, time_t now);
@@ -237,6 +238,17 @@ int ocsp_cache_collect(struct ocsp_cache *c, struct ocsp_stale **out,
     size_t *n, const uint8_t (*serials)[ISSUANCE_LOG_SERIAL_LEN],
     size_t nserials, time_t before) __attribute__((warn_unused_result));
 void ocsp_stale_free(struct ocsp_stale *s, size_t n);
+
+/*
+ * ocsp_cache_invalidate marks the entry cached under key (if any) unusable:
+ * ocsp_cache_get no longer serves it, so requests for it are answered live,
+ * while ocsp_cache_collect still finds it, so that it is re-signed; an
+ * ocsp_cache_put under the same key replaces it. The watcher uses this when
+ * re-signing the response of a serial whose status changed failed. Returns
+ * 1 when an entry was marked, 0 when there was none.
+ */
+int ocsp_cache_invalidate(struct ocsp_cache *c, const uint8_t *key,
+    size_t key_len);
 
 /* ocsp_cache_count: entries held (all, and "unknown" ones). */
 void ocsp_cache_count(struct ocsp_cache *c, size_t *all, size_t *unknown);

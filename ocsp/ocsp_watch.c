@@ -15,7 +15,10 @@
  * since the last sequence number it saw ("issue" and "revoke" entries name
  * a serial, docs/issuance-log.md), and re-signs every cached response for
  * those serials. A revocation is therefore served within poll_ms plus the
- * time to sign its responses.
+ * time to sign its responses. A response that cannot be re-signed then
+ * (the HSM gone) is marked unusable in the cache, so that requests for it
+ * are answered live (tryLater while the HSM is away) and never with the
+ * old status; the next poll tries to re-sign it again.
  *
  * The refresher re-signs responses whose thisUpdate is older than
  * "refresh", well before their nextUpdate. The presigner, at start, signs
@@ -170,9 +173,14 @@ nap(struct ocsp_watch *w, long ms)
 	return atomic_load(&w->stop);
 }
 
-/* resign: re-sign the n responses of v; CA_OK, or the last failure. */
+/*
+ * resign: re-sign the n responses of v; CA_OK, or the last failure. With
+ * invalidate (the serial's status changed), a response that could not be
+ * re-signed is marked unusable, so that its old answer is not served.
+ */
 static int
-resign(struct ocsp_watch *w, struct ocsp_stale *v, size_t n, const char *why)
+resign(struct ocsp_watch *w, struct ocsp_stale *v, size_t n, int invalidate,
+    const char *why)
 {
 	size_t i, bad = 0;
 	int rc, last = CA_OK;
@@ -180,6 +188,9 @@ resign(struct ocsp_watch *w, struct ocsp_stale *v, size_t n, const char *why)
 	for (i = 0; i < n && !atomic_load(&w->stop); i++)
 		if ((rc = ocsp_respond_refresh(w->r, v[i].key, v[i].key_len,
 		    v[i].issuer)) != CA_OK) {
+			if (invalidate)
+				(void)ocsp_cache_invalidate(w->r->cache,
+				    v[i].key, v[i].key_len);
 			bad++;
 			last = rc;
 		}
@@ -258,7 +269,8 @@ check_log(struct ocsp_watch *w)
 		    (const uint8_t (*)[ISSUANCE_LOG_SERIAL_LEN])serials, n, 0))
 		    != CA_OK)
 			goto out;
-		if ((rc = resign(w, v, nv, "re-signing after a log change")) !=
+		if ((rc = resign(w, v, nv, 1,
+		    "re-signing after a log change")) !=
 		    CA_OK)
 			goto out;
 		if (atomic_load(&w->stop)) {
@@ -319,7 +331,7 @@ refresh_main(void *arg)
 			log_ca_err(rc, "refresh");
 			continue;
 		}
-		(void)resign(w, v, n, "re-signing before nextUpdate");
+		(void)resign(w, v, n, 0, "re-signing before nextUpdate");
 		if (n > 0)
 			log_debug("refreshed %zu responses", n);
 		ocsp_stale_free(v, n);

@@ -554,9 +554,51 @@ ask(struct ocsp_responder *r, const uint8_t s[ISSUANCE_LOG_SERIAL_LEN])
 }
 
 /*
+ * ask_fails: 1 when the responder's answer for serial s (SHA-1) is a
+ * well-formed OCSPResponse without a responseBytes (an error status,
+ * never a signed answer from the cache).
+ */
+static int
+ask_fails(struct ocsp_responder *r, const uint8_t s[ISSUANCE_LOG_SERIAL_LEN])
+{
+	ASN1_INTEGER *ai = ASN1_INTEGER_new();
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	OCSP_RESPONSE *or = NULL;
+	struct ocsp_reply rep;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int len, st, ok = 0;
+
+	ASN1_STRING_set(ai, s, ISSUANCE_LOG_SERIAL_LEN);
+	OCSP_request_add0_id(req, OCSP_cert_id_new(EVP_sha1(),
+	    X509_get_subject_name(ca_cert), X509_get0_pubkey_bitstr(ca_cert),
+	    ai));
+	len = i2d_OCSP_REQUEST(req, &der);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT_FATAL(ocsp_respond(r, &rep, der, (size_t)len) == CA_OK);
+	p = rep.der;
+	if ((or = d2i_OCSP_RESPONSE(NULL, &p, (long)rep.len)) != NULL &&
+	    p == rep.der + rep.len) {
+		st = OCSP_response_status(or);
+		ok = st == rep.status && !rep.cacheable &&
+		    (st == OCSP_RESPONSE_STATUS_TRYLATER ||
+		    st == OCSP_RESPONSE_STATUS_INTERNALERROR) &&
+		    OCSP_response_get1_basic(or) == NULL;
+	}
+	OCSP_RESPONSE_free(or);
+	ocsp_reply_clear(&rep);
+	OPENSSL_free(der);
+	OCSP_REQUEST_free(req);
+	ASN1_INTEGER_free(ai);
+	return ok;
+}
+
+/*
  * A poll that fails while re-signing keeps its place in the log: the next
  * poll re-signs, and a revoked certificate is not left "good" in the
- * cache until the periodic refresh.
+ * cache until the periodic refresh. Until the re-sign succeeds, the old
+ * response is not served: requests take the uncached path and get an
+ * error response while signing fails.
  */
 static void
 test_watch_retry(void)
@@ -573,8 +615,10 @@ test_watch_retry(void)
 	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(ca_cert);
 	ASN1_INTEGER *ai = ASN1_INTEGER_new();
 	X509 *leaf = X509_new();
-	unsigned char *der = NULL;
-	int len;
+	EVP_PKEY *pub;
+	unsigned char *der = NULL, *pp;
+	const unsigned char *p;
+	int len, plen;
 
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/log.db", dir);
@@ -617,11 +661,31 @@ test_watch_retry(void)
 	CU_ASSERT(ocsp_watch_poll(w, &r) == CA_OK);	/* nothing new */
 	CU_ASSERT(ask(&r, serial) == V_OCSP_CERTSTATUS_GOOD);
 
-	/* revoked; the re-sign after it fails once */
+	/*
+	 * revoked; the signer fails (a public-only key stands in for a lost
+	 * HSM): the cached "good" must not be served, and a live answer
+	 * fails to sign too, so the reply is a bare error response
+	 */
 	CU_ASSERT_FATAL(issuance_log_revoke(log, serial, 1) == CA_OK);
 	w_state = OCSP_STATE_REVOKED;
+	/* (X509_get_pubkey would hand back ca_key itself, private half too) */
+	pp = NULL;
+	CU_ASSERT_FATAL((plen = i2d_PUBKEY(ca_key, &pp)) > 0);
+	p = pp;
+	pub = d2i_PUBKEY(NULL, &p, plen);
+	OPENSSL_free(pp);
+	CU_ASSERT_FATAL(pub != NULL);
+	iss->soft_key = pub;
+	CU_ASSERT(ocsp_watch_poll(w, &r) != CA_OK);
+	CU_ASSERT(ask_fails(&r, serial));
+	CU_ASSERT(ask_fails(&r, serial));	/* still not cached */
+	iss->soft_key = ca_key;
+	EVP_PKEY_free(pub);
+
+	/* the re-sign after it fails once more, the status lookup this time */
 	w_fail = 1;
 	CU_ASSERT(ocsp_watch_poll(w, &r) != CA_OK);
+	CU_ASSERT(ask_fails(&r, serial));
 	w_fail = 0;
 	CU_ASSERT(ocsp_watch_poll(w, &r) == CA_OK);
 	/* served from the cache: no lookup would fix a stale entry */
@@ -701,7 +765,8 @@ static CU_TestInfo tests[] = {
 	{ "malformed, unauthorized, tryLater", test_respond_errors },
 	{ "cache, refresh and generations", test_cache },
 	{ "CertID hash parameters", test_certid_params },
-	{ "watcher retries a failed poll", test_watch_retry },
+	{ "watcher retries a failed poll, never serves the stale answer",
+	    test_watch_retry },
 	{ "configuration", test_config },
 	CU_TEST_INFO_NULL,
 };
