@@ -368,6 +368,76 @@ certid_normalise(OCSP_CERTID *cid, const struct ocsp_issuer *iss)
 	    X509_get0_pubkey_bitstr(iss->cert), serial);
 }
 
+/*
+ * certid_key writes the DER of the normalised CertID (see certid_normalise)
+ * for a request that issuer_match tied to iss, without hashing anything
+ * again: the algorithm with NULL parameters, iss's precomputed name and
+ * key hashes, and the serial. It is the cache key on the hot path; a miss
+ * still builds the CertID with OpenSSL and checks the two encodings agree.
+ * Returns the length written to key (at most CERTID_KEY_MAX), or -1.
+ */
+#define CERTID_KEY_MAX	128
+static int
+certid_key(unsigned char key[CERTID_KEY_MAX], const struct ocsp_issuer *iss,
+    OCSP_CERTID *cid)
+{
+	/* AlgorithmIdentifier { sha1 | sha256, NULL } (RFC 5754 2). */
+	static const unsigned char alg_sha1[] = { 0x30, 0x09, 0x06, 0x05,
+	    0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00 };
+	static const unsigned char alg_sha256[] = { 0x30, 0x0d, 0x06, 0x09,
+	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00 };
+	ASN1_OBJECT *alg = NULL;
+	ASN1_INTEGER *serial = NULL;
+	const unsigned char *a;
+	const uint8_t *nh, *kh;
+	unsigned char *p;
+	size_t alen, hlen, body;
+	int slen;
+
+	if (!OCSP_id_get0_info(NULL, &alg, NULL, &serial, cid) ||
+	    alg == NULL || serial == NULL)
+		return -1;
+	switch (OBJ_obj2nid(alg)) {
+	case NID_sha1:
+		a = alg_sha1;
+		alen = sizeof(alg_sha1);
+		nh = iss->name_sha1;
+		kh = iss->key_sha1;
+		hlen = 20;
+		break;
+	case NID_sha256:
+		a = alg_sha256;
+		alen = sizeof(alg_sha256);
+		nh = iss->name_sha256;
+		kh = iss->key_sha256;
+		hlen = 32;
+		break;
+	default:
+		return -1;
+	}
+	if ((slen = i2d_ASN1_INTEGER(serial, NULL)) <= 0)
+		return -1;
+	body = alen + 2 * (2 + hlen) + (size_t)slen;
+	if (body > 127)		/* serials are at most 20 octets (RFC 5280) */
+		return -1;
+	p = key;
+	*p++ = 0x30;
+	*p++ = (unsigned char)body;
+	memcpy(p, a, alen);
+	p += alen;
+	*p++ = 0x04;
+	*p++ = (unsigned char)hlen;
+	memcpy(p, nh, hlen);
+	p += hlen;
+	*p++ = 0x04;
+	*p++ = (unsigned char)hlen;
+	memcpy(p, kh, hlen);
+	p += hlen;
+	if (i2d_ASN1_INTEGER(serial, &p) != slen)
+		return -1;
+	return (int)(2 + body);
+}
+
 int
 ocsp_respond(struct ocsp_responder *r, struct ocsp_reply *out,
     const uint8_t *req, size_t req_len)
@@ -377,7 +447,7 @@ ocsp_respond(struct ocsp_responder *r, struct ocsp_reply *out,
 	const unsigned char *p = req;
 	const struct ocsp_issuer *iss;
 	struct ocsp_entry *e = NULL;
-	unsigned char *key = NULL;
+	unsigned char fast[CERTID_KEY_MAX], *key = NULL;
 	uint64_t gen;
 	int klen, hit, status = OCSP_RESPONSE_STATUS_MALFORMEDREQUEST;
 
@@ -397,17 +467,21 @@ ocsp_respond(struct ocsp_responder *r, struct ocsp_reply *out,
 		goto error;
 	}
 	status = OCSP_RESPONSE_STATUS_INTERNALERROR;
-	if ((ncid = certid_normalise(cid, iss)) == NULL ||
-	    (klen = i2d_OCSP_CERTID(ncid, &key)) <= 0)
+	if ((klen = certid_key(fast, iss, cid)) < 0)
 		goto error;
 	if (r->cache != NULL) {
-		hit = ocsp_cache_get(r->cache, out, key, (size_t)klen,
+		hit = ocsp_cache_get(r->cache, out, fast, (size_t)klen,
 		    now_of(r));
 		if (hit == 1)
 			goto done;
 		if (hit < 0)
 			goto error;
 	}
+	/* A miss: the CertID the response will carry, and its encoding. */
+	if ((ncid = certid_normalise(cid, iss)) == NULL ||
+	    i2d_OCSP_CERTID(ncid, &key) != klen ||
+	    memcmp(key, fast, (size_t)klen) != 0)
+		goto error;
 	if (atomic_fetch_add(&r->live, 1) >= r->max_live) {
 		atomic_fetch_sub(&r->live, 1);
 		status = OCSP_RESPONSE_STATUS_TRYLATER;
