@@ -43,31 +43,44 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * bench_request fills req and c with a 1 KB certificate record whose
+ * buffers are der[BENCH_DER_LEN] and ev[32]; the caller sets the serial
+ * and varies der[8] per certificate.
+ */
+#define BENCH_DER_LEN	1024
+static void
+bench_request(struct issuance_completion *req, struct issuance_cert *c,
+    uint8_t der[BENCH_DER_LEN], uint8_t ev[32])
+{
+	memset(der, 0x5a, BENCH_DER_LEN);
+	der[0] = 0x30;
+	memset(ev, 0xee, 32);
+	memset(c, 0, sizeof(*c));
+	c->subject = (char *)"CN=bench.example";
+	c->names = (char *)"DNS:bench.example";
+	c->not_before = 1800000000;
+	c->not_after = 1800086400;
+	c->der = der;
+	c->der_len = BENCH_DER_LEN;
+	c->requester = (char *)"bench";
+	c->attestation = (char *)"x509pop";
+	c->evidence = ev;
+	c->evidence_len = 32;
+	memset(req, 0, sizeof(*req));
+	req->cert = c;
+}
+
 static void *
 complete_range(void *arg)
 {
 	struct worker *w = arg;
 	struct issuance_completion req;
 	struct issuance_cert c;
-	uint8_t der[1024], ev[32];
+	uint8_t der[BENCH_DER_LEN], ev[32];
 	size_t i;
 
-	memset(der, 0x5a, sizeof(der));
-	der[0] = 0x30;
-	memset(ev, 0xee, sizeof(ev));
-	memset(&c, 0, sizeof(c));
-	c.subject = (char *)"CN=bench.example";
-	c.names = (char *)"DNS:bench.example";
-	c.not_before = 1800000000;
-	c.not_after = 1800086400;
-	c.der = der;
-	c.der_len = sizeof(der);
-	c.requester = (char *)"bench";
-	c.attestation = (char *)"x509pop";
-	c.evidence = ev;
-	c.evidence_len = sizeof(ev);
-	memset(&req, 0, sizeof(req));
-	req.cert = &c;
+	bench_request(&req, &c, der, ev);
 	for (i = w->from; i < w->to; i++) {
 		memcpy(c.serial, w->serials[i], ISSUANCE_LOG_SERIAL_LEN);
 		der[8] = (uint8_t)i;	/* each certificate differs */
@@ -85,26 +98,11 @@ cycle_range(void *arg)
 	struct issuance_completion req;
 	struct issuance_cert c;
 	struct join_token *t;
-	uint8_t der[1024], ev[32], hash[ISSUANCE_LOG_HASH_LEN];
+	uint8_t der[BENCH_DER_LEN], ev[32], hash[ISSUANCE_LOG_HASH_LEN];
 	size_t i;
 
 	issuance_log_token_hash(hash, "bench", 5);
-	memset(der, 0x5a, sizeof(der));
-	der[0] = 0x30;
-	memset(ev, 0xee, sizeof(ev));
-	memset(&c, 0, sizeof(c));
-	c.subject = (char *)"CN=bench.example";
-	c.names = (char *)"DNS:bench.example";
-	c.not_before = 1800000000;
-	c.not_after = 1800086400;
-	c.der = der;
-	c.der_len = sizeof(der);
-	c.requester = (char *)"bench";
-	c.attestation = (char *)"x509pop";
-	c.evidence = ev;
-	c.evidence_len = sizeof(ev);
-	memset(&req, 0, sizeof(req));
-	req.cert = &c;
+	bench_request(&req, &c, der, ev);
 	for (i = w->from; i < w->to; i++) {
 		t = NULL;
 		if (issuance_log_token_find_hash(w->log, &t, hash) != CA_OK ||
