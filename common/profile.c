@@ -32,6 +32,7 @@
 #include "common/ca_error.h"
 #include "common/fileio.h"
 #include "common/profile.h"
+#include "common/weak_key.h"
 
 /* keyUsage bit numbers (RFC 5280 4.2.1.3). */
 #define KU_BIT_KEY_CERT_SIGN	5
@@ -672,6 +673,10 @@ profile_csr_check(X509_REQ *req, const struct profile *p, unsigned allowed,
 		    "public key cannot be decoded", name);
 		goto out;
 	}
+	/* The key is checked before its signature means anything. */
+	if ((rc = weak_key_check(pk, NULL, name)) != CA_OK ||
+	    (rc = profile_key_check(pk, allowed, name)) != CA_OK)
+		goto out;
 	if (X509_REQ_verify(req, pk) != 1) {
 		rc = ca_error_openssl(CA_ERR_VERIFY, "%s: RFC 2986 4.2: CSR "
 		    "signature does not verify", name);
@@ -682,8 +687,6 @@ profile_csr_check(X509_REQ *req, const struct profile *p, unsigned allowed,
 		    "subject is empty", name);
 		goto out;
 	}
-	if ((rc = profile_key_check(pk, allowed, name)) != CA_OK)
-		goto out;
 	if (X509_REQ_get_attr_by_NID(req, NID_ext_req, -1) >= 0 ||
 	    X509_REQ_get_attr_by_NID(req, NID_ms_ext_req, -1) >= 0) {
 		if ((exts = X509_REQ_get_extensions(req)) == NULL) {

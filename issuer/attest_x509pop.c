@@ -20,6 +20,7 @@
 #include "common/ca_error.h"
 #include "common/profile.h"
 #include "common/protocol.h"
+#include "common/weak_key.h"
 #include "issuer/attest_x509pop.h"
 
 struct anchor_set {
@@ -31,6 +32,7 @@ struct anchor_set {
 struct x509pop_anchors {
 	struct anchor_set set[X509POP_MAX_ANCHOR_SETS];
 	size_t nsets;
+	const struct weak_key_list *weak;	/* borrowed; may be NULL */
 };
 
 const char *
@@ -51,6 +53,13 @@ x509pop_anchors_new(struct x509pop_anchors **out)
 	if ((*out = calloc(1, sizeof(**out))) == NULL)
 		return ca_error(CA_ERR_NOMEM, "x509pop anchors: out of memory");
 	return CA_OK;
+}
+
+void
+x509pop_anchors_set_weak_keys(struct x509pop_anchors *a,
+    const struct weak_key_list *weak)
+{
+	a->weak = weak;
 }
 
 void
@@ -125,11 +134,19 @@ x509pop_identity_free(struct x509pop_identity *id)
 	free(id);
 }
 
+/*
+ * cert_decode decodes chain[idx] and checks its public key with
+ * weak_key_check, before any signature is verified with it: a leaf or an
+ * intermediate with e = 1 would make any signature "verify".
+ */
 static int
-cert_decode(X509 **out, const uint8_t *der, size_t len, size_t idx)
+cert_decode(X509 **out, const uint8_t *der, size_t len, size_t idx,
+    const struct weak_key_list *weak)
 {
 	const unsigned char *p = der;
 	X509 *x;
+	char what[64];
+	int rc;
 
 	*out = NULL;
 	if (der == NULL || len == 0)
@@ -146,6 +163,13 @@ cert_decode(X509 **out, const uint8_t *der, size_t len, size_t idx)
 		return ca_error(CA_ERR_INVALID, "x509pop: chain[%zu]: %zu "
 		    "trailing bytes after the certificate", idx,
 		    (size_t)(der + len - p));
+	}
+	snprintf(what, sizeof(what), "x509pop: chain[%zu]%s key", idx,
+	    idx == 0 ? " (the leaf)" : "");
+	if ((rc = weak_key_check(X509_get0_pubkey(x), weak, what)) != CA_OK) {
+		ERR_clear_error();
+		X509_free(x);
+		return rc;
 	}
 	*out = x;
 	return CA_OK;
@@ -395,8 +419,8 @@ attest_x509pop_verify(struct x509pop_identity **out,
 	if (ev->csr == NULL || ev->csr_len == 0)
 		return ca_error(CA_ERR_INVALID, "x509pop: no CSR");
 
-	if ((rc = cert_decode(&leaf, ev->chain[0], ev->chain_len[0], 0)) !=
-	    CA_OK)
+	if ((rc = cert_decode(&leaf, ev->chain[0], ev->chain_len[0], 0,
+	    anchors != NULL ? anchors->weak : NULL)) != CA_OK)
 		goto out;
 	if ((untrusted = sk_X509_new_null()) == NULL) {
 		rc = ca_error(CA_ERR_NOMEM, "x509pop: out of memory");
@@ -404,7 +428,7 @@ attest_x509pop_verify(struct x509pop_identity **out,
 	}
 	for (i = 1; i < ev->nchain; i++) {
 		if ((rc = cert_decode(&x, ev->chain[i], ev->chain_len[i],
-		    i)) != CA_OK)
+		    i, anchors != NULL ? anchors->weak : NULL)) != CA_OK)
 			goto out;
 		if (!sk_X509_push(untrusted, x)) {
 			rc = ca_error(CA_ERR_NOMEM, "x509pop: out of memory");

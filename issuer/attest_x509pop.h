@@ -87,6 +87,16 @@ typedef int (*x509pop_revoked_fn)(void *arg, enum x509pop_kind kind,
 int x509pop_anchors_new(struct x509pop_anchors **out)
     __attribute__((warn_unused_result));
 
+/*
+ * x509pop_anchors_set_weak_keys sets the weak-key blocklist (borrowed: it
+ * must outlive a) that the leaf's and the chain's keys are checked
+ * against, with weak_key_check, before any signature is verified. Without
+ * one the structural checks still run.
+ */
+struct weak_key_list;
+void x509pop_anchors_set_weak_keys(struct x509pop_anchors *a,
+    const struct weak_key_list *weak);
+
 /* x509pop_anchors_free; NULL does nothing. */
 void x509pop_anchors_free(struct x509pop_anchors *a);
 
@@ -100,7 +110,8 @@ int x509pop_anchors_add(struct x509pop_anchors *a, const char *name,
 
 /*
  * attest_x509pop_verify checks the evidence at time now: every certificate
- * decodes (DER, no trailing bytes, size caps), the leaf is within its
+ * decodes (DER, no trailing bytes, size caps) and its key passes
+ * weak_key_check before any signature is verified, the leaf is within its
  * validity, the chain verifies to one of the anchor sets (tried in the
  * order they were added), the leaf is not revoked (is_revoked, when not
  * NULL), and the signature over the pop data verifies with the leaf's key.

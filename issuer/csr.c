@@ -21,11 +21,13 @@
 
 #include "common/ca_error.h"
 #include "common/profile.h"
+#include "common/weak_key.h"
 #include "issuer/csr.h"
 
 #define CSR_DETAIL_MAX	1024	/* a refusal, as long as ca_error keeps */
 
 struct csr_verifier {
+	const struct weak_key_list *weak;	/* borrowed; may be NULL */
 	EVP_MD *sha256, *sha384, *sha512;
 	EC_GROUP *p256, *p384;
 	EVP_PKEY *tmpl_p256, *tmpl_p384;
@@ -425,6 +427,9 @@ csr_verify_ec(const struct csr_verifier *v, const struct csr *c, EVP_PKEY *pk)
 /*
  * EC P-256/P-384 keys signed with ECDSA (the usual case) take the fast
  * path above; anything else goes through d2i_X509_REQ and X509_REQ_verify.
+ * Either way the key is checked (weak_key_check, then the key policy)
+ * before its signature is verified: a key with e = 1, say, would "verify"
+ * a signature that proves nothing.
  */
 int
 csr_request_decode(struct csr_request **out, const struct csr_verifier *v,
@@ -462,24 +467,39 @@ csr_request_decode(struct csr_request **out, const struct csr_verifier *v,
 	}
 	memcpy(r->spki, spki, (size_t)n);
 	r->spki_len = (size_t)n;
-	switch (csr_key_ec(v, &r->pk, c->info->spki)) {
-	case 1:
-		ok = csr_verify_ec(v, c, r->pk);
-		break;
-	case 0:
-		break;
-	default:
-		ok = 0;
-		break;
+	if (csr_key_ec(v, &r->pk, c->info->spki) < 0) {
+		rc = ca_error(CA_ERR_POLICY, "CSR key: EC public key is not a "
+		    "point on its curve, or is the point at infinity (RFC "
+		    "5480 2.2); make a new key");
+		goto out;
 	}
-	if (ok < 0) {
+	if (r->pk == NULL) {
 		/* The general path: every key type, every algorithm. */
 		p = der;
-		EVP_PKEY_free(r->pk);
-		r->pk = NULL;
+		if ((req = d2i_X509_REQ(NULL, &p, end - p)) == NULL ||
+		    p != end || (r->pk = X509_REQ_get_pubkey(req)) == NULL) {
+			ERR_clear_error();
+			rc = ca_error(CA_ERR_INVALID, "CSR key: RFC 2986 4.1: "
+			    "its SubjectPublicKeyInfo cannot be decoded; "
+			    "build a new CSR");
+			goto out;
+		}
+	}
+	if ((rc = weak_key_check(r->pk, v->weak, "CSR key")) != CA_OK)
+		goto out;
+	if (profile_key_check(r->pk, PROFILE_KEY_ALL, "CSR key") != CA_OK) {
+		snprintf(detail, sizeof(detail), "%s", ca_error_detail());
+		rc = ca_error(CA_ERR_POLICY, "%s; use EC P-256, P-384 or "
+		    "RSA of at least 2048 bits", detail);
+		goto out;
+	}
+	if (req == NULL)
+		ok = csr_verify_ec(v, c, r->pk);
+	if (ok < 0) {
+		p = der;
 		ok = 0;
-		if ((req = d2i_X509_REQ(NULL, &p, end - p)) != NULL &&
-		    p == end && (r->pk = X509_REQ_get_pubkey(req)) != NULL &&
+		if ((req != NULL || ((req = d2i_X509_REQ(NULL, &p,
+		    end - p)) != NULL && p == end)) &&
 		    X509_REQ_verify(req, r->pk) == 1)
 			ok = 1;
 	}
@@ -488,12 +508,6 @@ csr_request_decode(struct csr_request **out, const struct csr_verifier *v,
 		rc = ca_error(CA_ERR_INVALID, "CSR: RFC 2986 4.2: its "
 		    "signature does not verify with its own public key; build "
 		    "a new CSR");
-		goto out;
-	}
-	if (profile_key_check(r->pk, PROFILE_KEY_ALL, "CSR key") != CA_OK) {
-		snprintf(detail, sizeof(detail), "%s", ca_error_detail());
-		rc = ca_error(CA_ERR_POLICY, "%s; use EC P-256, P-384 or "
-		    "RSA of at least 2048 bits", detail);
 		goto out;
 	}
 	if ((rc = csr_check(r, c->info)) != CA_OK)
@@ -564,7 +578,7 @@ curve_template(EC_GROUP **group, EVP_PKEY **tmpl, int nid)
 }
 
 int
-csr_verifier_new(struct csr_verifier **out)
+csr_verifier_new(struct csr_verifier **out, const struct weak_key_list *weak)
 {
 	struct csr_verifier *v = NULL;
 	int rc = CA_ERR_INTERNAL;
@@ -574,6 +588,7 @@ csr_verifier_new(struct csr_verifier **out)
 		rc = ca_error(CA_ERR_NOMEM, "CSR verifier: out of memory");
 		goto out;
 	}
+	v->weak = weak;
 	ERR_clear_error();
 	if ((v->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
 	    (v->sha384 = EVP_MD_fetch(NULL, "SHA384", NULL)) == NULL ||

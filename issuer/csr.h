@@ -3,9 +3,9 @@
  * csr: the issuer's reading of a PKCS#10 certificate request (RFC 2986).
  * csr_request_decode takes the DER bytes of an untrusted request and
  * either refuses it, with a message a person can act on, or returns what
- * the rest of the issue path needs: the key (verified against the
- * request's own signature and the key policy: RSA >= 2048, EC P-256 or
- * P-384), its SubjectPublicKeyInfo exactly as sent (for the signer), the
+ * the rest of the issue path needs: the key (checked by weak_key_check
+ * and the key policy, RSA >= 2048, EC P-256 or P-384, before the request's
+ * own signature is verified with it), its SubjectPublicKeyInfo exactly as sent (for the signer), the
  * commonName and the DNS names. It refuses what this issuer never grants:
  * subject attributes other than one commonName, names other than
  * dNSNames, CA:TRUE, keyCertSign and cRLSign.
@@ -38,6 +38,7 @@
  * serves every thread.
  */
 struct csr_verifier;
+struct weak_key_list;
 
 /* A request that decoded, verified and passed the checks above. */
 struct csr_request {
@@ -51,10 +52,13 @@ struct csr_request {
 
 /*
  * csr_verifier_new fetches the digests and makes the curve templates.
- * Returns CA_OK, or CA_ERR_NOMEM / CA_ERR_INTERNAL with the detail set.
- * The caller frees *out with csr_verifier_free.
+ * weak (may be NULL) is the weak-key blocklist every request key is
+ * checked against (weak_key_check); it is borrowed and must outlive the
+ * verifier. Returns CA_OK, or CA_ERR_NOMEM / CA_ERR_INTERNAL with the
+ * detail set. The caller frees *out with csr_verifier_free.
  */
-int csr_verifier_new(struct csr_verifier **out)
+int csr_verifier_new(struct csr_verifier **out,
+    const struct weak_key_list *weak)
     __attribute__((warn_unused_result));
 
 /* csr_verifier_free releases v; NULL does nothing. */

@@ -27,6 +27,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/profile.h"
+#include "common/weak_key.h"
 #include "issuer/csr.h"
 #include "issuer/handler.h"
 #include "issuer/ops.h"
@@ -988,6 +989,7 @@ handler_free(struct handler *h)
 	policy_free(h->policy);
 	nonce_cache_free(h->nonces);
 	x509pop_anchors_free(h->anchors);
+	weak_key_list_free(h->weak);
 	iddoc_keys_free(h->iddoc_keys);
 	for (i = 0; i < h->nc_npermitted; i++)
 		free(h->nc_permitted[i]);
@@ -1069,9 +1071,14 @@ handler_new(struct handler **out, const struct issuer_config *cfg,
 	if (cfg->chain != NULL && (rc = read_certs(h->chain, cfg->chain,
 	    PROTOCOL_MAX_CHAIN)) != CA_OK)
 		goto out;
-	if ((rc = chain_encode(h)) != CA_OK ||
-	    (rc = csr_verifier_new(&h->csrv)) != CA_OK)
+	if ((rc = weak_key_list_load(&h->weak,
+	    (const char *const *)cfg->weak_keys, cfg->nweak_keys)) != CA_OK ||
+	    (rc = chain_encode(h)) != CA_OK ||
+	    (rc = csr_verifier_new(&h->csrv, h->weak)) != CA_OK)
 		goto out;
+	if (cfg->nweak_keys > 0)
+		log_info("weak key blocklists: %zu fingerprints from %zu files",
+		    weak_key_list_count(h->weak), cfg->nweak_keys);
 	if (X509_pubkey_digest(inter, EVP_sha1(), h->issuer_key_id,
 	    &mdlen) != 1 || mdlen != sizeof(h->issuer_key_id)) {
 		rc = ca_error_openssl(CA_ERR_INTERNAL, "%s: cannot hash the "
@@ -1100,6 +1107,7 @@ handler_new(struct handler **out, const struct issuer_config *cfg,
 	    (rc = x509pop_anchors_add(h->anchors, "this CA",
 	    X509POP_RENEWAL, inter)) != CA_OK)
 		goto out;
+	x509pop_anchors_set_weak_keys(h->anchors, h->weak);
 	for (i = 0; i < cfg->ndevice_anchors; i++) {
 		if ((dev = sk_X509_new_null()) == NULL) {
 			rc = ca_error(CA_ERR_NOMEM, "handler: out of memory");

@@ -62,6 +62,7 @@ struct handler {
 	uint8_t *chain_der[PROTOCOL_MAX_CHAIN];
 	size_t chain_der_len[PROTOCOL_MAX_CHAIN];
 	size_t nchain_der;
+	struct weak_key_list *weak;	/* [issuer] weak_keys blocklists */
 	struct csr_verifier *csrv;	/* what every CSR is checked with */
 	uint8_t issuer_key_id[HANDLER_KEY_ID_LEN];
 	struct leaf_profile *profiles[ISSUER_MAX_PROFILES];

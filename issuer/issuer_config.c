@@ -22,7 +22,8 @@ static const char *const issuer_keys[] = {
 	"certificate", "chain", "log", "listen", "operator", "operator_group",
 	"tls_cert", "tls_key", "workers", "csr_subject", "profiles",
 	"nonce_ttl", "nonce_max", "x509pop_device_anchors", "iddoc_keys",
-	"iddoc_window", "iddoc_skew", "iddoc_audience", "log_level", NULL
+	"iddoc_window", "iddoc_skew", "iddoc_audience", "log_level",
+	"weak_keys", NULL
 };
 
 void
@@ -46,6 +47,8 @@ issuer_config_free(struct issuer_config *ic)
 		free(ic->profiles[i]);
 	for (i = 0; i < ic->ndevice_anchors; i++)
 		free(ic->device_anchors[i]);
+	for (i = 0; i < ic->nweak_keys; i++)
+		free(ic->weak_keys[i]);
 	config_free(ic->conf);
 	free(ic);
 }
@@ -143,6 +146,38 @@ check_listen(const struct config *c, const char *url, int operator)
 		    "tls+tcp://, tcp:// and ipc:// are supported",
 		    config_path(c), ISSUER_CONFIG_SECTION, url);
 	return CA_OK;
+}
+
+/*
+ * path_list reads the optional setting key of section sec, a list of file
+ * names, into paths (ISSUER_MAX_ANCHOR_FILES at most), each resolved
+ * against the configuration file's folder; *n counts them.
+ */
+static int
+path_list(char **paths, size_t *n, const struct config *conf,
+    const char *sec, const char *key)
+{
+	char *rel[ISSUER_MAX_ANCHOR_FILES];
+	const char *s;
+	char what[512];
+	size_t i, nrel = 0;
+	int rc;
+
+	if ((rc = config_get_string(&s, conf, sec, key, NULL)) != CA_OK ||
+	    s == NULL)
+		return rc;
+	snprintf(what, sizeof(what), "%s: [%s] %s", config_path(conf), sec,
+	    key);
+	if ((rc = issuer_split_list(rel, ISSUER_MAX_ANCHOR_FILES, &nrel, s,
+	    what)) != CA_OK)
+		return rc;
+	for (i = 0; i < nrel; i++) {
+		if (rc == CA_OK && (rc = config_resolve(&paths[*n], conf,
+		    rel[i])) == CA_OK)
+			(*n)++;
+		free(rel[i]);
+	}
+	return rc;
 }
 
 int
@@ -277,28 +312,11 @@ issuer_config_load(struct issuer_config **out, const char *path)
 		    "[issuer] profiles")) != CA_OK)
 			goto out;
 
-	if ((rc = config_get_string(&s, ic->conf, sec,
-	    "x509pop_device_anchors", NULL)) != CA_OK)
+	if ((rc = path_list(ic->device_anchors, &ic->ndevice_anchors,
+	    ic->conf, sec, "x509pop_device_anchors")) != CA_OK ||
+	    (rc = path_list(ic->weak_keys, &ic->nweak_keys, ic->conf, sec,
+	    "weak_keys")) != CA_OK)
 		goto out;
-	if (s != NULL) {
-		char *rel[ISSUER_MAX_ANCHOR_FILES];
-		size_t n = 0;
-
-		snprintf(what, sizeof(what), "%s: [%s] x509pop_device_anchors",
-		    config_path(ic->conf), sec);
-		if ((rc = issuer_split_list(rel, ISSUER_MAX_ANCHOR_FILES, &n,
-		    s, what)) != CA_OK)
-			goto out;
-		for (i = 0; i < n; i++) {
-			if (rc == CA_OK && (rc = config_resolve(
-			    &ic->device_anchors[ic->ndevice_anchors], ic->conf,
-			    rel[i])) == CA_OK)
-				ic->ndevice_anchors++;
-			free(rel[i]);
-		}
-		if (rc != CA_OK)
-			goto out;
-	}
 
 	*out = ic;
 	ic = NULL;

@@ -50,6 +50,8 @@ struct issuer_config {
 	long nonce_max;
 	char *device_anchors[ISSUER_MAX_ANCHOR_FILES];	/* PEM files */
 	size_t ndevice_anchors;
+	char *weak_keys[ISSUER_MAX_ANCHOR_FILES];	/* blocklist files */
+	size_t nweak_keys;
 	const char *iddoc_keys;		/* section name, may be NULL */
 	long iddoc_window;
 	long iddoc_skew;

@@ -39,6 +39,7 @@
 #include "common/ca_config.h"
 #include "common/ca_error.h"
 #include "common/profile.h"
+#include "common/weak_key.h"
 #include "issuer/leaf_profile.h"
 #include "issuer/signer.h"
 
@@ -756,7 +757,8 @@ key_check(struct signer_spki **out, const struct signer *s,
 			    "4.1.2.7: the public key cannot be decoded", what);
 			goto out;
 		}
-		if ((rc = profile_key_check(pk, lp->key_types, what)) != CA_OK)
+		if ((rc = weak_key_check(pk, NULL, what)) != CA_OK ||
+		    (rc = profile_key_check(pk, lp->key_types, what)) != CA_OK)
 			goto out;
 		/* RSA (rsaEncryption): its parameters are NULL. */
 		if (ptype != V_ASN1_NULL) {

@@ -23,6 +23,7 @@
 #include "common/ca_error.h"
 #include "common/protocol.h"
 #include "issuer/attest_x509pop.h"
+#include "tests/tools/weak_rsa.h"
 #include "tests/unit/unit.h"
 
 #define NOW	((time_t)1700000000)
@@ -570,6 +571,92 @@ test_protocol_signer(void)
 	x509pop_anchors_free(a);
 }
 
+/*
+ * The forgery of issue 17: a certificate this CA issued for a key with
+ * e = 1 lets anyone who has the certificate "sign" the pop data by
+ * padding its digest. The leaf's key is refused before that signature,
+ * or the chain, is verified.
+ */
+static void
+test_exponent_one_leaf(void)
+{
+	static const char prefix[] = "carapace x509pop v1";
+	struct x509pop_anchors *a = anchors_make();
+	struct x509pop_identity *id = NULL;
+	EVP_PKEY *e1 = weak_rsa_e1(2048), *k = EVP_EC_gen("P-256");
+	uint8_t tbs[sizeof(prefix) + 32 + 32];
+	X509 *leaf;
+	struct req r;
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e1);
+	leaf = cert_make("victim.example.internal", e1, inter, int_key, 0,
+	    NOW - DAY, NOW + DAY, "DNS:victim.example.internal");
+	req_make(&r, leaf, NULL, k);
+	memcpy(tbs, prefix, sizeof(prefix));
+	memcpy(tbs + sizeof(prefix), r.nonce, 32);
+	SHA256(r.csr, r.ev.csr_len, tbs + sizeof(prefix) + 32);
+	n = (size_t)EVP_PKEY_get_size(e1);
+	CU_ASSERT_FATAL(weak_rsa_e1_sig(r.sig, n, e1, tbs, sizeof(tbs)));
+	r.ev.sig_len = n;
+	/* The forged signature does verify with the leaf's key... */
+	{
+		EVP_MD_CTX *m = EVP_MD_CTX_new();
+
+		CU_ASSERT_EQUAL(EVP_DigestVerifyInit(m, NULL, EVP_sha256(),
+		    NULL, e1), 1);
+		CU_ASSERT_EQUAL(EVP_DigestVerify(m, r.sig, n, tbs,
+		    sizeof(tbs)), 1);
+		EVP_MD_CTX_free(m);
+	}
+	/* ...so the key must be, and is, refused first. */
+	CU_ASSERT_EQUAL(attest_x509pop_verify(&id, a, &r.ev, NOW, NULL, NULL),
+	    CA_ERR_POLICY);
+	CU_ASSERT_PTR_NULL(id);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(),
+	    "x509pop: chain[0] (the leaf) key: RSA public exponent 1"));
+	req_free(&r);
+	X509_free(leaf);
+	EVP_PKEY_free(e1);
+	EVP_PKEY_free(k);
+	x509pop_anchors_free(a);
+}
+
+/* A sub-CA with e = 1 in the chain would vouch for any leaf. */
+static void
+test_exponent_one_chain(void)
+{
+	struct x509pop_anchors *a = anchors_make();
+	struct x509pop_identity *id = NULL;
+	EVP_PKEY *e1 = weak_rsa_e1(2048), *k = EVP_EC_gen("P-256");
+	X509 *sub, *leaf;
+	struct req r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e1);
+	sub = cert_make("Acme Weak Sub CA", e1, mfr, mfr_key, 1, NOW - DAY,
+	    NOW + DAY, NULL);
+	leaf = cert_make("device-7", k, mfr, mfr_key, 0, NOW - DAY,
+	    NOW + DAY, NULL);
+	req_make(&r, leaf, sub, k);
+	CU_ASSERT_EQUAL(attest_x509pop_verify(&id, a, &r.ev, NOW, NULL, NULL),
+	    CA_ERR_POLICY);
+	CU_ASSERT_PTR_NULL(id);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(),
+	    "x509pop: chain[1] key: RSA public exponent 1"));
+	req_free(&r);
+	/* The same leaf without the weak sub-CA is accepted. */
+	req_make(&r, leaf, NULL, k);
+	CU_ASSERT_EQUAL(attest_x509pop_verify(&id, a, &r.ev, NOW, NULL, NULL),
+	    CA_OK);
+	x509pop_identity_free(id);
+	req_free(&r);
+	X509_free(sub);
+	X509_free(leaf);
+	EVP_PKEY_free(e1);
+	EVP_PKEY_free(k);
+	x509pop_anchors_free(a);
+}
+
 static CU_TestInfo tests[] = {
 	{ "good renewal (P-256, P-384)", test_renewal_good },
 	{ "good device (RSA, manufacturer CA)", test_device_rsa },
@@ -579,6 +666,8 @@ static CU_TestInfo tests[] = {
 	{ "bad signature, other CSR, other nonce", test_bad_signatures },
 	{ "malformed evidence", test_malformed },
 	{ "signature from protocol_pop_sign", test_protocol_signer },
+	{ "leaf key with e = 1 refused before the pop", test_exponent_one_leaf },
+	{ "chain key with e = 1 refused", test_exponent_one_chain },
 	CU_TEST_INFO_NULL,
 };
 

@@ -19,8 +19,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <openssl/core_names.h>
+
 #include "common/ca_error.h"
 #include "issuer/csr.h"
+#include "tests/tools/weak_rsa.h"
 #include "tests/unit/unit.h"
 
 static struct csr_verifier *ver;
@@ -131,7 +134,7 @@ refused(EVP_PKEY *key, const struct req_spec *spec, int code,
 static int
 setup(void)
 {
-	if (csr_verifier_new(&ver) != CA_OK)
+	if (csr_verifier_new(&ver, NULL) != CA_OK)
 		return 1;
 	p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
@@ -221,7 +224,7 @@ test_weak_keys(void)
 	const struct req_spec spec = { .cn = "k.example.internal",
 	    .san = "DNS:k.example.internal" };
 
-	refused(rsa1024, &spec, CA_ERR_POLICY, "P-256");
+	refused(rsa1024, &spec, CA_ERR_POLICY, "RSA 1024: RSA keys under 2048");
 	refused(k256, &spec, CA_ERR_POLICY, "P-256");
 	refused(ed25519, &spec, CA_ERR_POLICY, "P-256");
 }
@@ -347,6 +350,91 @@ test_control_bytes(void)
 		CU_ASSERT(d[i] >= 0x20 && d[i] < 0x7f);
 }
 
+/* decode_req: csr_request_decode on a request made elsewhere. */
+static int
+decode_req(X509_REQ *req)
+{
+	struct csr_request *r = NULL;
+	uint8_t *der = NULL;
+	int len, rc;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(req);
+	CU_ASSERT_FATAL((len = i2d_X509_REQ(req, &der)) > 0);
+	rc = csr_request_decode(&r, ver, der, (size_t)len);
+	CU_ASSERT_PTR_NULL(r);
+	csr_request_free(r);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/*
+ * The critical forgery: a key with e = 1 "signs" by padding the digest.
+ * OpenSSL's X509_REQ_verify accepts it; the decoder refuses it, on the
+ * key, before any signature is looked at.
+ */
+static void
+test_exponent_one(void)
+{
+	EVP_PKEY *pk = weak_rsa_e1(2048);
+	X509_REQ *req = weak_rsa_req(pk, "forged.example.internal", 1);
+
+	CU_ASSERT_EQUAL(X509_REQ_verify(req, pk), 1);
+	CU_ASSERT_EQUAL(decode_req(req), CA_ERR_POLICY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(),
+	    "CSR key: RSA public exponent 1 is refused"));
+	X509_REQ_free(req);
+	EVP_PKEY_free(pk);
+}
+
+/* Correctly signed requests whose keys are known to be breakable. */
+static void
+test_breakable_rsa(void)
+{
+	BIGNUM *p = BN_new(), *q = BN_new();
+	EVP_PKEY *pk;
+	X509_REQ *req;
+
+	CU_ASSERT_FATAL(weak_rsa_roca_prime(p, 1024) &&
+	    weak_rsa_roca_prime(q, 1024));
+	pk = weak_rsa_private(p, q, NULL);
+	req = weak_rsa_req(pk, "roca.example.internal", 0);
+	CU_ASSERT_EQUAL(decode_req(req), CA_ERR_POLICY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "ROCA"));
+	X509_REQ_free(req);
+	EVP_PKEY_free(pk);
+	CU_ASSERT_FATAL(weak_rsa_close_primes(p, q, 1024));
+	pk = weak_rsa_private(p, q, NULL);
+	req = weak_rsa_req(pk, "fermat.example.internal", 0);
+	CU_ASSERT_EQUAL(decode_req(req), CA_ERR_POLICY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "Fermat"));
+	X509_REQ_free(req);
+	EVP_PKEY_free(pk);
+	BN_free(p);
+	BN_free(q);
+}
+
+/* P-256 with explicit parameters: refused at the CSR, not at signing. */
+static void
+test_explicit_curve(void)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *pk = NULL;
+	OSSL_PARAM params[3];
+	struct req_spec spec = { .san = "DNS:x.example.internal" };
+
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)"P-256", 0);
+	params[1] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_EC_ENCODING, (char *)"explicit", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	CU_ASSERT_FATAL(ctx != NULL && EVP_PKEY_keygen_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_params(ctx, params) == 1 &&
+	    EVP_PKEY_generate(ctx, &pk) == 1);
+	refused(pk, &spec, CA_ERR_POLICY, "explicit curve parameters");
+	EVP_PKEY_free(pk);
+	EVP_PKEY_CTX_free(ctx);
+}
+
 static CU_TestInfo tests[] = {
 	{ "P-256 accepted, names and SPKI exact", test_accept_p256 },
 	{ "P-384 accepted, names and SPKI exact", test_accept_p384 },
@@ -358,6 +446,9 @@ static CU_TestInfo tests[] = {
 	{ "CA:TRUE, keyCertSign, cRLSign refused", test_ca_powers },
 	{ "IP SAN, O=, CN not a SAN, no names", test_names },
 	{ "control bytes in CN or dNSName refused", test_control_bytes },
+	{ "RSA e = 1 forgery refused before verifying", test_exponent_one },
+	{ "ROCA and Fermat-factorable RSA refused", test_breakable_rsa },
+	{ "EC explicit curve parameters refused", test_explicit_curve },
 	CU_TEST_INFO_NULL,
 };
 
