@@ -49,10 +49,17 @@ ca_strerror(int code)
 	return names[code];
 }
 
+/*
+ * detail_vset formats into a copy first, so that an argument may be the
+ * detail itself (ca_error(rc, "%s (more)", ca_error_detail())).
+ */
 static void
 detail_vset(const char *fmt, va_list ap)
 {
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	char tmp[sizeof(detail)];
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	memcpy(detail, tmp, sizeof(detail));
 }
 
 int

@@ -46,6 +46,7 @@ const char *ca_strerror(int code);
  * ca_error records a printf-style detail message for the calling thread and
  * returns code, so that a failure can be reported in one statement:
  *   return ca_error(CA_ERR_INVALID, "%s: RFC 7512: empty path", uri);
+ * An argument may be ca_error_detail() itself, to add to the message.
  */
 int ca_error(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -31,6 +31,7 @@
 #include "common/ca_config.h"
 #include "common/ca_error.h"
 #include "common/fileio.h"
+#include "common/general_name.h"
 #include "common/profile.h"
 #include "common/weak_key.h"
 
@@ -131,6 +132,7 @@ profile_load(struct profile **out, const struct config *c,
 	X509_EXTENSION *ext = NULL;
 	const char *name, *value;
 	int nids[PROFILE_MAX_EXTENSIONS];
+	char what[512];
 	size_t i, j, n;
 	int nid, rc = CA_ERR_INTERNAL;
 
@@ -174,6 +176,12 @@ profile_load(struct profile **out, const struct config *c,
 			}
 		}
 		nids[i] = nid;
+		snprintf(what, sizeof(what), "%s: [%s] %s", config_path(c),
+		    section, name);
+		if (general_name_ext_check(ext, what) != CA_OK) {
+			rc = ca_error(CA_ERR_CONFIG, "%s", ca_error_detail());
+			goto out;
+		}
 		if ((rc = profile_record(p, c, ext, name)) != CA_OK)
 			goto out;
 		X509_EXTENSION_free(ext);

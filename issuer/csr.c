@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/ca_error.h"
+#include "common/general_name.h"
 #include "common/profile.h"
 #include "common/weak_key.h"
 #include "issuer/csr.h"
@@ -303,6 +304,12 @@ csr_check(struct csr_request *r, const struct csr_info *ri)
 		    "names in subjectAltName");
 		goto out;
 	}
+	for (i = 0; i < r->nnames; i++)
+		if ((rc = general_name_dns_check(r->names[i],
+		    strlen(r->names[i]), GENERAL_NAME_WILDCARD,
+		    san != NULL ? "CSR: subjectAltName" : "CSR: commonName")) !=
+		    CA_OK)
+			goto out;
 	if (r->cn != NULL) {
 		for (i = 0; i < r->nnames; i++)
 			if (strcasecmp(r->cn, r->names[i]) == 0)

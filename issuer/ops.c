@@ -18,6 +18,7 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
+#include "common/general_name.h"
 #include "issuer/join_token.h"
 #include "issuer/ops.h"
 
@@ -174,6 +175,13 @@ token_create(struct handler *h, const PROTO_TOKEN_CREATE *tc,
 			    strlen(names[nnames] + 4) + 1);
 		len += strlen(names[nnames]) + 1;
 		nnames++;
+		if (general_name_dns_check(names[nnames - 1],
+		    strlen(names[nnames - 1]), GENERAL_NAME_WILDCARD,
+		    "tokenCreate: name") != CA_OK) {
+			r = protocol_response_error(PROTOCOL_BAD_REQUEST, "%s",
+			    ca_error_detail());
+			goto out;
+		}
 	}
 	if ((rc = join_token_generate(&cred)) != CA_OK) {
 		r = nomem();

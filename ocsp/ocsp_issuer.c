@@ -115,6 +115,23 @@ ocsp_issuer_new(struct ocsp_issuer **out, const char *name, X509 *cert,
 		iss->signer = responder;
 		iss->delegated = 1;
 	} else {
+		/*
+		 * RFC 5280 4.2.1.3: a key that signs anything but
+		 * certificates and CRLs needs digitalSignature.
+		 */
+		if ((X509_get_extension_flags(cert) & EXFLAG_KUSAGE) != 0 &&
+		    (X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE) == 0) {
+			rc = ca_error(CA_ERR_INVALID, "%s: RFC 5280 4.2.1.3: "
+			    "the CA certificate's keyUsage lacks "
+			    "digitalSignature, so its key may sign "
+			    "certificates and CRLs but not OCSP responses; "
+			    "configure a delegated responder (responder_cert: "
+			    "an OCSP signing certificate, see "
+			    "carapace-ocsp.cnf(5)), or have the ceremony give "
+			    "the issuing CA keyUsage = critical, "
+			    "digitalSignature, keyCertSign, cRLSign", name);
+			goto out;
+		}
 		X509_up_ref(cert);
 		iss->signer = cert;
 	}

@@ -201,9 +201,11 @@ key_types  = ec-p256 ec-p384
 
 [intermediate_profile]
 basicConstraints      = critical, CA:TRUE, pathlen:0
-keyUsage              = critical, keyCertSign, cRLSign
+# digitalSignature: carapace-ocsp may sign OCSP responses with this key
+# (RFC 5280 4.2.1.3); drop it when a delegated responder always signs.
+keyUsage              = critical, digitalSignature, keyCertSign, cRLSign
 extendedKeyUsage      = serverAuth, clientAuth
-nameConstraints       = critical, permitted;DNS:.example.internal
+nameConstraints       = critical, permitted;DNS:example.internal
 authorityInfoAccess   = OCSP;URI:http://ocsp.example.internal/, caIssuers;URI:http://pki.example.internal/root.crt
 crlDistributionPoints = URI:http://pki.example.internal/root.crl
 

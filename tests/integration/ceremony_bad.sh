@@ -111,6 +111,34 @@ sed -i 's/^root_cert  = root.pem$/root_cert  = root2.pem/' rootext.cnf
 refused "root extensions with CA:FALSE" 2 "basicConstraints" rootext.cnf root \
     "$D/root2.pem"
 
+# GeneralNames that RFC 5280 does not define (issue 19): each is refused
+# with a message that quotes the value and says what the right form is.
+# gn_case DESC PATTERN OLD NEW: the profile's line OLD becomes NEW.
+gn_case() {
+	sed "s|^$3|$4|" ceremony.cnf >gn.cnf
+	grep -qF -- "$4" gn.cnf || fail "could not make gn.cnf for $1"
+	refused "$1" 2 "$2" gn.cnf intermediate "$D/intermediate.pem"
+}
+NC='nameConstraints       = critical, '
+gn_case "a DNS constraint with a leading dot" \
+    'DNS name constraint "\.example\.internal".*RFC 5280 4\.2\.1\.10.*"example\.internal" already covers' \
+    "${NC}permitted;DNS:example.internal" "${NC}permitted;DNS:.example.internal"
+gn_case "a DNS constraint with an empty label" \
+    'DNS name "example\.\.internal": an empty label' \
+    "${NC}permitted;DNS:example.internal" "${NC}permitted;DNS:example..internal"
+gn_case "an IP constraint with a non-contiguous mask" \
+    'IP constraint 10\.0\.0\.0/255\.0\.255\.0: the mask is not contiguous' \
+    "${NC}permitted;DNS:example.internal" \
+    "${NC}permitted;DNS:example.internal, permitted;IP:10.0.0.0/255.0.255.0"
+gn_case "an OCSP URL without a scheme" \
+    'authorityInfoAccess: URI "ocsp\.example\.internal/": not an absolute URI' \
+    "authorityInfoAccess   = OCSP;URI:http://ocsp.example.internal/" \
+    "authorityInfoAccess   = OCSP;URI:ocsp.example.internal/"
+gn_case "a CRL distribution point without a host" \
+    'crlDistributionPoints: URI "http:///root\.crl": no host' \
+    "crlDistributionPoints = URI:http://pki.example.internal/root.crl" \
+    "crlDistributionPoints = URI:http:///root.crl"
+
 # --- outputs that already exist ---------------------------------------------------
 
 # exists_case DESC CNF STEP FILE: FILE exists; STEP must refuse and leave it.

@@ -73,7 +73,7 @@ profile    = intermediate_profile
 basicConstraints      = critical, CA:TRUE, pathlen:0
 keyUsage              = critical, keyCertSign, cRLSign
 extendedKeyUsage      = serverAuth, clientAuth
-nameConstraints       = critical, permitted;DNS:.example.internal
+nameConstraints       = critical, permitted;DNS:example.internal
 authorityInfoAccess   = OCSP;URI:http://ocsp.example.internal/, caIssuers;URI:http://pki.example.internal/root.crt
 crlDistributionPoints = URI:http://pki.example.internal/root.crl
 

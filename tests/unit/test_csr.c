@@ -350,6 +350,28 @@ test_control_bytes(void)
 		CU_ASSERT(d[i] >= 0x20 && d[i] < 0x7f);
 }
 
+/* Names a strict validator would refuse are refused here (issue 19). */
+static void
+test_name_syntax(void)
+{
+	const struct req_spec under = { .san = "DNS:a_b.example.internal" },
+	    dot = { .san = "DNS:.example.internal" },
+	    empty = { .san = "DNS:a..example.internal" },
+	    cn_bad = { .cn = "-x.example.internal" },
+	    wild = { .san = "DNS:*.example.internal" },
+	    midwild = { .san = "DNS:a.*.example.internal" };
+	struct csr_request *r = NULL;
+
+	refused(p256, &under, CA_ERR_INVALID,
+	    "CSR: subjectAltName: DNS name \"a_b.example.internal\": '_'");
+	refused(p256, &dot, CA_ERR_INVALID, "leading dot");
+	refused(p256, &empty, CA_ERR_INVALID, "empty label");
+	refused(p256, &cn_bad, CA_ERR_INVALID, "CSR: commonName: DNS name");
+	refused(p256, &midwild, CA_ERR_INVALID, "whole leftmost label");
+	CU_ASSERT_EQUAL(decode(&r, p256, &wild), CA_OK);
+	csr_request_free(r);
+}
+
 /* decode_req: csr_request_decode on a request made elsewhere. */
 static int
 decode_req(X509_REQ *req)
@@ -446,6 +468,7 @@ static CU_TestInfo tests[] = {
 	{ "CA:TRUE, keyCertSign, cRLSign refused", test_ca_powers },
 	{ "IP SAN, O=, CN not a SAN, no names", test_names },
 	{ "control bytes in CN or dNSName refused", test_control_bytes },
+	{ "DNS names in preferred name syntax", test_name_syntax },
 	{ "RSA e = 1 forgery refused before verifying", test_exponent_one },
 	{ "ROCA and Fermat-factorable RSA refused", test_breakable_rsa },
 	{ "EC explicit curve parameters refused", test_explicit_curve },

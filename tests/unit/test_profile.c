@@ -38,7 +38,7 @@ static const char profile_cnf[] =
     "basicConstraints      = critical, CA:TRUE, pathlen:0\n"
     "keyUsage              = critical, keyCertSign, cRLSign\n"
     "extendedKeyUsage      = serverAuth, clientAuth\n"
-    "nameConstraints       = critical, permitted;DNS:.example.internal, "
+    "nameConstraints       = critical, permitted;DNS:example.internal, "
     "excluded;DNS:bad.example.internal\n"
     "authorityInfoAccess   = OCSP;URI:http://ocsp.example.internal/, "
     "caIssuers;URI:http://pki.example.internal/root.crt\n"
@@ -746,7 +746,7 @@ check_ica_extensions(X509 *ica, X509 *root)
 	CU_ASSERT_EQUAL(crit, 1);
 	CU_ASSERT_EQUAL(sk_GENERAL_SUBTREE_num(nc->permittedSubtrees), 1);
 	st = sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, 0);
-	CU_ASSERT(st != NULL && gn_is_dns(st->base, ".example.internal"));
+	CU_ASSERT(st != NULL && gn_is_dns(st->base, "example.internal"));
 	CU_ASSERT_EQUAL(sk_GENERAL_SUBTREE_num(nc->excludedSubtrees), 1);
 	st = sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, 0);
 	CU_ASSERT(st != NULL && gn_is_dns(st->base, "bad.example.internal"));
