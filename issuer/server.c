@@ -180,7 +180,7 @@ pool_open(struct server *s, struct pool *p, int operator, size_t nworkers)
 		return nng_fail(rv, "REP socket", NULL);
 	p->sock_open = 1;
 	if ((rv = nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ,
-	    SERVER_RECV_MAX)) != 0)
+	    SERVER_RECV_MAX + SERVER_REQ_HEADER)) != 0)
 		return nng_fail(rv, "NNG_OPT_RECVMAXSZ", NULL);
 	if ((p->workers = calloc(nworkers, sizeof(*p->workers))) == NULL)
 		return ca_error(CA_ERR_NOMEM, "server: out of memory");
