@@ -60,6 +60,12 @@
  * only through nng devices, which carapace does not use).
  */
 #define SERVER_REQ_HEADER	4
+/*
+ * File descriptors kept beyond max_connections: the log, the HSM, the
+ * listeners, and connections nng has accepted but not yet negotiated
+ * (it gives those 10 s for the SP handshake).
+ */
+#define SERVER_FD_RESERVE	256
 
 struct server;
 
