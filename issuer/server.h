@@ -39,6 +39,12 @@
  * listeners get the transport certificate and key from files; the operator
  * ipc:// socket is created mode 0600 (0660 and chgrp'd with
  * operator_group).
+ *
+ * The network socket's connections are capped in total and per peer, and
+ * closed when idle, by conn_limit (issuer/conn_limit.h); a context tells
+ * it when a request from a pipe is received and when its reply is sent.
+ * The operator socket, reachable only through file permissions, has no
+ * such limits.
  */
 #ifndef SERVER_H
 #define SERVER_H

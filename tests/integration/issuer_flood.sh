@@ -15,7 +15,8 @@
 #      grows by less than (max_connections + workers) x 128 KiB + 24 MiB;
 #      the announced-but-unsent messages are closed by idle_timeout.
 # Without the caps and the timeout the first flood held every connection
-# (no "closed" in sp_flood's counts) and the second cost 112 MB.
+# (no "closed" in sp_flood's counts) and the second cost 112 MB. First,
+# the three settings' bad values are refused at startup.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 . "$S/tests/integration/issuer_common.sh"
@@ -30,6 +31,22 @@ ISS_ISSUER_CONF="max_connections = $MAXC
 max_connections_per_peer = $PERPEER
 idle_timeout = $IDLE"
 iss_setup
+
+# bad_conf DESC PATTERN KEY VALUE: the issuer refuses KEY = VALUE at
+# startup, exit 2, with a message matching PATTERN.
+bad_conf() {
+	sed "s|^$3 = .*|$3 = $4|" "$CA/issuer.cnf" >"$CA/bad.cnf"
+	r=0
+	"$ISSUER" -c "$CA/bad.cnf" </dev/null >"$T/bad.out" 2>&1 || r=$?
+	[ $r -eq 2 ] && grep -Eq -- "$2" "$T/bad.out" ||
+	    { cat "$T/bad.out" >&2; fail "$1: exit $r, expected 2 and /$2/"; }
+	ok "$1: $(grep -E -m1 -- "$2" "$T/bad.out")"
+}
+bad_conf "per-peer cap over the total" \
+    'max_connections_per_peer: 65 is more than max_connections \(64\)' \
+    max_connections_per_peer 65
+bad_conf "no connections at all" 'max_connections' max_connections 0
+bad_conf "idle_timeout 0" 'idle_timeout' idle_timeout 0
 iss_start
 PORT=${URL##*:}
 
