@@ -8,6 +8,11 @@
  * bytes (the REQ request id), and never the rest. It holds the
  * connections and watches which ones the server closes and when.
  *
+ * A connection's life is counted from the server's handshake (nng sends
+ * it when it takes the connection off the listen queue), not from the TCP
+ * connect, so that time spent in the kernel's queue on a busy machine does
+ * not make a refused connection look held.
+ *
  *   sp_flood [-b SRC]... [-n N] [-a BYTES] [-r MS] [-t SECONDS] [-h MS]
  *	HOST PORT
  *	-b SRC	  bind the connections to source address SRC (several -b:
@@ -29,6 +34,7 @@
  *   quick       of those, closed within the -h time of being opened
  *   late        closed after the -h time or more
  *   max_life_ms the longest a connection lived before the server closed it
+ *		 (0 for one closed before the server's handshake)
  *   open        connections still open at the end
  *   max_open    the most open at once
  *   max_held    the most open at once that were as old as -h or older:
@@ -60,7 +66,7 @@ enum slot_state { S_IDLE, S_CONNECTING, S_HELD, S_DEAD };
 struct slot {
 	enum slot_state st;
 	int fd;
-	int64_t t_open;		/* when it connected (ms) */
+	int64_t t_hs;		/* when the server's handshake came, or 0 */
 	int64_t t_next;		/* S_IDLE: when to connect */
 };
 
@@ -137,7 +143,6 @@ slot_connect(struct slot *sl, int i)
 	}
 	sl->fd = fd;
 	sl->st = S_CONNECTING;
-	sl->t_open = now_ms();
 }
 
 /* slot_hello: the SP handshake and, with -a, a length and 4 bytes. */
@@ -163,7 +168,7 @@ slot_hello(struct slot *sl)
 static void
 slot_end(struct slot *sl, int by_server)
 {
-	int64_t life = now_ms() - sl->t_open;
+	int64_t life = sl->t_hs != 0 ? now_ms() - sl->t_hs : 0;
 
 	close(sl->fd);
 	sl->fd = -1;
@@ -249,7 +254,8 @@ main(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			struct slot *sl = &slots[i];
 
-			if (sl->st == S_HELD && t - sl->t_open >= held_ms)
+			if (sl->st == S_HELD && sl->t_hs != 0 &&
+			    t - sl->t_hs >= held_ms)
 				held++;
 			if (sl->st == S_IDLE && t >= sl->t_next)
 				slot_connect(sl, i);
@@ -289,7 +295,7 @@ main(int argc, char **argv)
 					continue;
 				}
 				sl->st = S_HELD;
-				sl->t_open = now_ms();
+				sl->t_hs = 0;
 				n_opened++;
 				if (++n_open > max_open)
 					max_open = n_open;
@@ -297,7 +303,8 @@ main(int argc, char **argv)
 			}
 			/* S_HELD: the server's handshake, or the end. */
 			while ((got = recv(sl->fd, buf, sizeof(buf), 0)) > 0)
-				;
+				if (sl->t_hs == 0)
+					sl->t_hs = now_ms();
 			if (got == 0 || (errno != EAGAIN &&
 			    errno != EWOULDBLOCK && errno != EINTR))
 				slot_end(sl, 1);
