@@ -16,11 +16,13 @@
 #include "issuer/issuer_config.h"
 #include "issuer/nonce.h"
 #include "issuer/attest_iddoc.h"
+#include "issuer/conn_limit.h"
 
 static const char *const issuer_keys[] = {
 	"module", "module_init_args", "allow_unsafe_keys", "key", "pin_source",
 	"certificate", "chain", "log", "listen", "operator", "operator_group",
-	"tls_cert", "tls_key", "workers", "csr_subject", "profiles",
+	"tls_cert", "tls_key", "workers", "max_connections",
+	"max_connections_per_peer", "idle_timeout", "csr_subject", "profiles",
 	"nonce_ttl", "nonce_max", "x509pop_device_anchors", "iddoc_keys",
 	"iddoc_window", "iddoc_skew", "iddoc_audience", "log_level",
 	"weak_keys", NULL
@@ -288,6 +290,25 @@ issuer_config_load(struct issuer_config **out, const char *path)
 	    (rc = config_get_int(&ic->log_level, ic->conf, sec, "log_level",
 	    2, 0, 3)) != CA_OK)
 		goto out;
+	if ((rc = config_get_int(&ic->max_connections, ic->conf, sec,
+	    "max_connections", CONN_LIMIT_TOTAL_DEFAULT, 1,
+	    CONN_LIMIT_MAX_TOTAL)) != CA_OK ||
+	    (rc = config_get_int(&ic->max_connections_per_peer, ic->conf, sec,
+	    "max_connections_per_peer", CONN_LIMIT_PER_PEER_DEFAULT <
+	    ic->max_connections ? CONN_LIMIT_PER_PEER_DEFAULT :
+	    ic->max_connections, 1, CONN_LIMIT_MAX_TOTAL)) != CA_OK ||
+	    (rc = config_get_int(&ic->idle_timeout, ic->conf, sec,
+	    "idle_timeout", CONN_LIMIT_IDLE_DEFAULT, 1,
+	    CONN_LIMIT_IDLE_MAX)) != CA_OK)
+		goto out;
+	if (ic->max_connections_per_peer > ic->max_connections) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [%s] "
+		    "max_connections_per_peer: %ld is more than "
+		    "max_connections (%ld); one peer could take every "
+		    "connection", config_path(ic->conf), sec,
+		    ic->max_connections_per_peer, ic->max_connections);
+		goto out;
+	}
 	if (ic->csr_subject != NULL && (rc = config_require_section(ic->conf,
 	    ic->csr_subject, "[issuer] csr_subject")) != CA_OK)
 		goto out;

@@ -43,6 +43,9 @@ struct issuer_config {
 	char *tls_cert;			/* required with a tls+tcp:// listener */
 	char *tls_key;
 	long workers;
+	long max_connections;		/* network pipes, in all */
+	long max_connections_per_peer;	/* per IPv4 address or IPv6 /64 */
+	long idle_timeout;		/* seconds; see conn_limit.h */
 	const char *csr_subject;	/* section name, may be NULL */
 	char *profiles[ISSUER_MAX_PROFILES];	/* section names */
 	size_t nprofiles;

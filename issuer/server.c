@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -26,6 +27,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/protocol.h"
+#include "issuer/conn_limit.h"
 #include "issuer/server.h"
 
 /* One REP context: one request in flight. */
@@ -35,6 +37,7 @@ struct worker {
 	nng_aio *aio;
 	int ctx_open;
 	int sending;		/* the aio is a send (else a receive) */
+	nng_pipe pipe;		/* where the request in hand came from */
 	struct worker *next;	/* in the pool's queue of received requests */
 };
 
@@ -43,6 +46,7 @@ struct pool {
 	nng_socket sock;
 	int sock_open;
 	int operator;
+	struct conn_limit *limit;	/* NULL: no limits (operator socket) */
 	size_t nworkers;
 	struct worker *workers;
 	pthread_t *threads;
@@ -60,6 +64,7 @@ struct server {
 	atomic_int stopping;
 	int stopped;
 	nng_tls_config *tls;
+	struct conn_limit *limit;
 	struct pool net;
 	struct pool op;
 };
@@ -162,13 +167,15 @@ listen_one(struct server *s, struct pool *p, const char *url,
 static void worker_cb(void *);
 
 static int
-pool_open(struct server *s, struct pool *p, int operator, size_t nworkers)
+pool_open(struct server *s, struct pool *p, int operator, size_t nworkers,
+    struct conn_limit *limit)
 {
 	size_t i;
-	int rv;
+	int rv, rc;
 
 	p->srv = s;
 	p->operator = operator;
+	p->limit = limit;
 	if (pthread_mutex_init(&p->mtx, NULL) != 0)
 		return ca_error(CA_ERR_INTERNAL, "server: mutex");
 	if (pthread_cond_init(&p->cond, NULL) != 0) {
@@ -180,8 +187,10 @@ pool_open(struct server *s, struct pool *p, int operator, size_t nworkers)
 		return nng_fail(rv, "REP socket", NULL);
 	p->sock_open = 1;
 	if ((rv = nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ,
-	    SERVER_RECV_MAX)) != 0)
+	    SERVER_RECV_MAX + SERVER_REQ_HEADER)) != 0)
 		return nng_fail(rv, "NNG_OPT_RECVMAXSZ", NULL);
+	if (limit != NULL && (rc = conn_limit_attach(limit, p->sock)) != CA_OK)
+		return rc;
 	if ((p->workers = calloc(nworkers, sizeof(*p->workers))) == NULL)
 		return ca_error(CA_ERR_NOMEM, "server: out of memory");
 	p->nworkers = nworkers;
@@ -250,7 +259,11 @@ worker_cb(void *arg)
 	pthread_mutex_lock(&p->mtx);
 	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
 		p->stopping = 1;
+	if (w->sending)
+		conn_limit_done(p->limit, w->pipe);
 	if (!w->sending && rv == 0) {
+		w->pipe = nng_msg_get_pipe(nng_aio_get_msg(w->aio));
+		conn_limit_busy(p->limit, w->pipe);
 		w->next = NULL;
 		if (p->q_tail != NULL)
 			p->q_tail->next = w;
@@ -296,6 +309,7 @@ worker_serve(struct worker *w)
 		return;
 	}
 	/* No answer: the client's REQ resends or times out. */
+	conn_limit_done(p->limit, w->pipe);
 	pthread_mutex_lock(&p->mtx);
 	again = worker_idle(w);
 	pthread_mutex_unlock(&p->mtx);
@@ -438,6 +452,32 @@ server_threads(size_t nworkers)
 	return (size_t)n < nworkers ? (size_t)n : nworkers;
 }
 
+/*
+ * server_nofile raises the soft limit on open files to the hard one (the
+ * daemon uses epoll, so more than 1024 descriptors are fine), and warns
+ * when even that leaves too few for max_connections: beyond it, accept
+ * fails and nobody new gets in.
+ */
+static void
+server_nofile(const struct issuer_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_connections + SERVER_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("open files limit %llu is below max_connections + "
+		    "%d = %llu: raise LimitNOFILE (systemd) or ulimit -n",
+		    (unsigned long long)rl.rlim_cur, SERVER_FD_RESERVE,
+		    (unsigned long long)want);
+}
+
 void
 server_stop(struct server *s)
 {
@@ -459,6 +499,8 @@ server_free(struct server *s)
 	server_stop(s);
 	if (s->tls != NULL)
 		nng_tls_config_free(s->tls);
+	/* After the sockets are closed: no pipe callback runs any more. */
+	conn_limit_free(s->limit);
 	free(s);
 }
 
@@ -481,7 +523,13 @@ server_new(struct server **out, const struct issuer_config *cfg,
 		if (strncmp(cfg->listen[i], "tls+tcp://", 10) == 0 &&
 		    s->tls == NULL && (rc = tls_setup(s, cfg)) != CA_OK)
 			goto out;
-	if ((rc = pool_open(s, &s->net, 0, (size_t)cfg->workers)) != CA_OK)
+	if ((rc = conn_limit_new(&s->limit, (size_t)cfg->max_connections,
+	    (size_t)cfg->max_connections_per_peer,
+	    cfg->idle_timeout * 1000)) != CA_OK)
+		goto out;
+	server_nofile(cfg);
+	if ((rc = pool_open(s, &s->net, 0, (size_t)cfg->workers,
+	    s->limit)) != CA_OK)
 		goto out;
 	for (i = 0; i < cfg->nlisten; i++)
 		if ((rc = listen_one(s, &s->net, cfg->listen[i], cfg)) !=
@@ -489,7 +537,7 @@ server_new(struct server **out, const struct issuer_config *cfg,
 			goto out;
 	if (cfg->operator_url != NULL) {
 		if ((rc = pool_open(s, &s->op, 1,
-		    SERVER_OPERATOR_WORKERS)) != CA_OK ||
+		    SERVER_OPERATOR_WORKERS, NULL)) != CA_OK ||
 		    (rc = listen_one(s, &s->op, cfg->operator_url, cfg)) !=
 		    CA_OK)
 			goto out;

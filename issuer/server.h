@@ -29,13 +29,22 @@
  * included); when every context is idle the threads exit and are joined,
  * then the aios are stopped and the sockets closed.
  *
- * Every socket has NNG_OPT_RECVMAXSZ = SERVER_RECV_MAX, twice the
- * protocol's cap: a message between the two is received and answered
+ * Every socket accepts requests of up to SERVER_RECV_MAX bytes, twice the
+ * protocol's cap: a request between the two is received and answered
  * tooLarge by the decoder (so the client learns why); beyond it nng
- * drops the message and closes the connection. tls+tcp://
+ * drops the message and closes the connection. nng checks
+ * NNG_OPT_RECVMAXSZ against the whole SP message, which carries the REQ
+ * request id (SERVER_REQ_HEADER bytes) in front of the request, so the
+ * option is set to SERVER_RECV_MAX + SERVER_REQ_HEADER. tls+tcp://
  * listeners get the transport certificate and key from files; the operator
  * ipc:// socket is created mode 0600 (0660 and chgrp'd with
  * operator_group).
+ *
+ * The network socket's connections are capped in total and per peer, and
+ * closed when idle, by conn_limit (issuer/conn_limit.h); a context tells
+ * it when a request from a pipe is received and when its reply is sent.
+ * The operator socket, reachable only through file permissions, has no
+ * such limits.
  */
 #ifndef SERVER_H
 #define SERVER_H
@@ -50,8 +59,19 @@
 /* Threads serving the network contexts: this many per CPU, at least MIN. */
 #define SERVER_THREADS_PER_CPU	16
 #define SERVER_THREADS_MIN	4
-/* The transport's receive cap: larger messages close the connection. */
+/* The transport's receive cap: larger requests close the connection. */
 #define SERVER_RECV_MAX		(2 * PROTOCOL_MAX_MESSAGE)
+/*
+ * The REQ header nng sends before a request: one 32-bit request id (more
+ * only through nng devices, which carapace does not use).
+ */
+#define SERVER_REQ_HEADER	4
+/*
+ * File descriptors kept beyond max_connections: the log, the HSM, the
+ * listeners, and connections nng has accepted but not yet negotiated
+ * (it gives those 10 s for the SP handshake).
+ */
+#define SERVER_FD_RESERVE	256
 
 struct server;
 
