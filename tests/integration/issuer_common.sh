@@ -97,6 +97,9 @@ iss_setup() {
 profile = server
 names   = {serial}.devices.example.internal"
 	fi
+	# The log is created explicitly, once: the issuer never creates it.
+	"$CARAPACE" log init --log "$DB" >"$T/loginit.out" 2>&1 ||
+	    { cat "$T/loginit.out" >&2; fail "carapace log init --log $DB failed"; }
 	cat >"$CA/issuer.cnf" <<EOF
 # carapace-issuer.cnf for an integration test (tests/integration/).
 [issuer]
