@@ -7,7 +7,7 @@
  *   bench/crl-bench [-n ENTRIES] [-d DIR]  (1000000, $TMPDIR)
  *
  * It makes a software EC P-256 CA, an issuance log (created by
- * issuance_log_open, so with the real schema) and fills it with ENTRIES
+ * issuance_log_create, so with the real schema) and fills it with ENTRIES
  * revoked certificates by inserting the rows directly with SQLite in one
  * transaction (the writer API appends a hash-chain entry and fsyncs per
  * certificate, which would take minutes and measures something else); the
@@ -148,7 +148,6 @@ fill(const char *dir, long n)
 {
 	/* openssl ca knows reasons 0..5 only (not 9, 10). */
 	static const int reasons[] = { 0, 1, 4, 5, 3, 2 };
-	struct issuance_log *log = NULL;
 	struct crl_issuer iss;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -164,9 +163,8 @@ fill(const char *dir, long n)
 	if (crl_issuer_load(&iss, p, NULL) != CA_OK)
 		die("load the CA");
 	path_of(p, dir, "log.db");
-	if (issuance_log_open(&log, p) != CA_OK)
+	if (issuance_log_create(p, (gid_t)-1) != CA_OK)
 		die("create the log");
-	issuance_log_close(log);
 	if (sqlite3_open(p, &db) != SQLITE_OK ||
 	    sqlite3_exec(db, "PRAGMA synchronous = NORMAL; BEGIN", NULL, NULL,
 	    NULL) != SQLITE_OK ||

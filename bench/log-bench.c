@@ -238,7 +238,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/log-bench-%ld.db", d, (long)getpid());
-	if ((rc = issuance_log_open(&log, path)) != CA_OK) {
+	if ((rc = issuance_log_create(path, (gid_t)-1)) != CA_OK ||
+	    (rc = issuance_log_open(&log, path)) != CA_OK) {
 		fprintf(stderr, "log-bench: %s\n", ca_error_detail());
 		return 1;
 	}
@@ -280,6 +281,8 @@ main(int argc, char **argv)
 	snprintf(side, sizeof(side), "%s-wal", path);
 	unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s" ISSUANCE_LOG_HEAD_SUFFIX, path);
 	unlink(side);
 	return rc == CA_OK ? 0 : 1;
 }

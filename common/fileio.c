@@ -257,8 +257,14 @@ fileio_create(const char *path, const void *buf, size_t len, mode_t mode)
 	return rc;
 }
 
-int
-fileio_replace(const char *path, const void *buf, size_t len, mode_t mode)
+/*
+ * replace is fileio_replace; with exact set, the new file gets exactly mode
+ * (whatever the umask) and, unless group is -1, that group, before it is
+ * written and renamed into place.
+ */
+static int
+replace(const char *path, const void *buf, size_t len, mode_t mode, int exact,
+    gid_t group)
 {
 	char *tmp = NULL;
 	uint8_t rnd[8];
@@ -285,6 +291,12 @@ fileio_replace(const char *path, const void *buf, size_t len, mode_t mode)
 		goto out;
 	}
 	created = 1;
+	if (exact && ((group != (gid_t)-1 &&
+	    fchown(fd, (uid_t)-1, group) != 0) || fchmod(fd, mode) != 0)) {
+		rc = ca_error(CA_ERR_IO, "%s: set mode %04o: %s", tmp,
+		    (unsigned)mode, strerror(errno));
+		goto out;
+	}
 	if ((rc = write_sync_close(&fd, tmp, buf, len)) != CA_OK)
 		goto out;
 	if (rename(tmp, path) == -1) {
@@ -303,6 +315,19 @@ fileio_replace(const char *path, const void *buf, size_t len, mode_t mode)
 		unlink(tmp);
 	free(tmp);
 	return rc;
+}
+
+int
+fileio_replace(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	return replace(path, buf, len, mode, 0, (gid_t)-1);
+}
+
+int
+fileio_replace_group(const char *path, const void *buf, size_t len,
+    mode_t mode, gid_t group)
+{
+	return replace(path, buf, len, mode, 1, group);
 }
 
 int

@@ -63,6 +63,14 @@ int fileio_replace(const char *path, const void *buf, size_t len, mode_t mode)
     __attribute__((warn_unused_result));
 
 /*
+ * fileio_replace_group is fileio_replace that gives the new file exactly
+ * mode, whatever the umask, and the group group unless it is (gid_t)-1
+ * (set on the temporary file, so the file never has another mode).
+ */
+int fileio_replace_group(const char *path, const void *buf, size_t len,
+    mode_t mode, gid_t group) __attribute__((warn_unused_result));
+
+/*
  * fileio_write_all writes len bytes to fd, retrying short writes and EINTR.
  * name is used in error messages.
  */

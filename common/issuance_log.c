@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -125,8 +127,48 @@ static const char *const migrations[ISSUANCE_LOG_SCHEMA_VERSION] = {
 int
 ilog_db_err(sqlite3 *db, const char *path, const char *what)
 {
+	/*
+	 * SQLITE_FULL: the file system is full (ENOSPC while writing the WAL
+	 * or the database), or the file reached max_page_count. SQLite has
+	 * rolled the statement or the whole transaction back, so nothing of
+	 * it was recorded: say so, and never "cannot rollback".
+	 */
+	if (db != NULL && (sqlite3_extended_errcode(db) & 0xff) ==
+	    SQLITE_FULL)
+		return ca_error(CA_ERR_DB, "%s: " ILOG_DISK_FULL ": %s "
+		    "failed, nothing of it was recorded (%s); free space on "
+		    "the file system that holds the log, then retry", path,
+		    what, sqlite3_errmsg(db));
 	return ca_error(CA_ERR_DB, "%s: %s: %s", path, what,
 	    db != NULL ? sqlite3_errmsg(db) : "out of memory");
+}
+
+int
+ilog_full_err(const char *path, int rc, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (rc != CA_ERR_DB || strstr(ca_error_detail(), ": " ILOG_DISK_FULL
+	    ": ") == NULL)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return ca_error(CA_ERR_DB, "%s: " ILOG_DISK_FULL ": %s; free space "
+	    "on the file system that holds the log, then retry", path, what);
+}
+
+void
+ilog_rollback(sqlite3 *db)
+{
+	/*
+	 * After SQLITE_FULL or an I/O error SQLite may already have rolled
+	 * the transaction back; a ROLLBACK then only fails ("no transaction
+	 * is active") and must not replace the real reason.
+	 */
+	if (db != NULL && !sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int
@@ -333,9 +375,11 @@ log_migrate(struct issuance_log *log)
 int
 issuance_log_open(struct issuance_log **out, const char *path)
 {
+	struct issuance_log_head seen;
 	struct issuance_log *log = NULL;
 	sqlite3_stmt *st = NULL;
 	int one, rc = CA_ERR_INTERNAL;
+	int have_seen = 0;
 	const char *mode;
 
 	*out = NULL;
@@ -355,8 +399,12 @@ issuance_log_open(struct issuance_log **out, const char *path)
 	issuance_log_set_serial_fn(log, NULL, NULL);
 	issuance_log_set_clock(log, NULL, NULL);
 
+	/* Never created here: issuance_log_create does that. */
+	if ((rc = ilog_present(path)) != CA_OK ||
+	    (rc = ilog_head_read(path, &seen, &have_seen)) != CA_OK)
+		goto out;
 	if (sqlite3_open_v2(path, &log->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		rc = ilog_db_err(log->db, path, "open");
 		goto out;
 	}
@@ -393,6 +441,9 @@ issuance_log_open(struct issuance_log **out, const char *path)
 		rc = ilog_db_err(log->db, path, "persistent WAL");
 		goto out;
 	}
+	/* Before anything is written: is this the log this host has seen? */
+	if (have_seen && (rc = ilog_head_check(&log->cache, &seen)) != CA_OK)
+		goto out;
 	if ((rc = ilog_exec(log->db, path, "PRAGMA synchronous = FULL")) !=
 	    CA_OK || (rc = log_migrate(log)) != CA_OK)
 		goto out;
@@ -411,6 +462,9 @@ issuance_log_open(struct issuance_log **out, const char *path)
 	}
 	if ((rc = ilog_exec(log->db, path, "PRAGMA synchronous = NORMAL")) !=
 	    CA_OK || (rc = ilog_sync(log)) != CA_OK)
+		goto out;
+	log->head_adopted = !have_seen;
+	if ((rc = issuance_log_head_save(log, NULL)) != CA_OK)
 		goto out;
 	*out = log;
 	log = NULL;
@@ -558,7 +612,7 @@ int
 ilog_write_end(struct issuance_log *log, int began, int committed, int rc)
 {
 	if (began)
-		(void)ilog_run(&log->cache, "ROLLBACK");
+		ilog_rollback(log->db);
 	pthread_mutex_unlock(&log->db_mtx);
 	if (committed)
 		rc = ilog_sync(log);
@@ -664,7 +718,7 @@ issuance_log_reserve(struct issuance_log *log,
  out:
 	ilog_done(st);
 	pthread_mutex_unlock(&log->db_mtx);
-	return rc;
+	return ilog_full_err(log->path, rc, "no serial was reserved");
 }
 
 /* cert_state returns the status of serial, or -1 if it is not in the log. */
@@ -727,7 +781,8 @@ issuance_log_abandon(struct issuance_log *log,
  out:
 	ilog_done(st);
 	pthread_mutex_unlock(&log->db_mtx);
-	return rc;
+	return ilog_full_err(log->path, rc, "serial %s was not marked "
+	    "abandoned", ilog_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN));
 }
 
 int
@@ -786,7 +841,9 @@ issuance_log_revoke(struct issuance_log *log,
 	committed = 1;
  out:
 	ilog_done(st);
-	return ilog_write_end(log, began, committed, rc);
+	rc = ilog_write_end(log, began, committed, rc);
+	return ilog_full_err(log->path, rc, "the revocation of serial %s was "
+	    "not recorded", hex);
 }
 
 int
@@ -858,7 +915,8 @@ issuance_log_crl_number_next(struct issuance_log *log, int64_t *out,
 	/* Durable before the caller signs a CRL with the number. */
 	if (rc == CA_OK && (rc = ilog_sync(log)) != CA_OK)
 		*out = 0;
-	return rc;
+	return ilog_full_err(log->path, rc, "the CRL number was not "
+	    "advanced");
 }
 
 int

@@ -35,6 +35,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ISSUANCE_LOG_SCHEMA_VERSION	2
 #define ISSUANCE_LOG_APPLICATION_ID	0x43415250	/* "CARP" */
@@ -143,17 +144,67 @@ typedef int (*issuance_cert_cb)(const struct issuance_cert *, void *);
 typedef int (*issuance_revoked_cb)(const struct issuance_revoked *, void *);
 typedef int (*join_token_cb)(const struct join_token *, void *);
 
+/*
+ * The chain head this host has seen, kept in the head state file
+ * PATH ISSUANCE_LOG_HEAD_SUFFIX next to the log (docs/issuance-log.md,
+ * "Head state").
+ */
+#define ISSUANCE_LOG_HEAD_SUFFIX	".head"
+struct issuance_log_head {
+	int64_t seq;			/* newest entry; 0: an empty chain */
+	uint8_t hash[ISSUANCE_LOG_HASH_LEN];	/* its hash; zeros if empty */
+	int64_t time;			/* when it was recorded */
+};
+
+/* --- creating a log --- */
+
+/*
+ * issuance_log_create creates a new, empty issuance log at path: the
+ * schema, WAL mode, and the head state file (an empty chain). The file
+ * and its -wal, -shm and head files get mode 0600, or 0640 and the group
+ * group when group is not (gid_t)-1, whatever the umask. It refuses
+ * (CA_ERR_EXISTS) when path, or a -wal, -shm or head file of an earlier log
+ * there, exists; on failure it leaves nothing behind. This is the only way
+ * a log is created: no open creates one.
+ */
+int issuance_log_create(const char *path, gid_t group)
+    __attribute__((warn_unused_result));
+
 /* --- writer --- */
 
 /*
- * issuance_log_open opens (creating if missing) the log at path, switches
- * it to WAL mode, and migrates its schema to
- * ISSUANCE_LOG_SCHEMA_VERSION in one transaction. It refuses a database
- * with a newer schema (CA_ERR_UNSUPPORTED) or one that is not an issuance
- * log (CA_ERR_INVALID). The caller frees *out with issuance_log_close.
+ * issuance_log_open opens the existing log at path, switches it to WAL
+ * mode, and migrates its schema to ISSUANCE_LOG_SCHEMA_VERSION in one
+ * transaction. It refuses a missing log (CA_ERR_NOT_FOUND: "no issuance
+ * log", or "the issuance log is gone" when its head state file says one
+ * was there), a log whose chain does not hold the head recorded in the
+ * head state file (CA_ERR_VERIFY: cut off or replaced; the detail names
+ * both heads), a database with a newer schema (CA_ERR_UNSUPPORTED) or one
+ * that is not an issuance log (CA_ERR_INVALID). It then records the
+ * current head (issuance_log_head_save); when there was no head state file
+ * it starts one (issuance_log_head_adopted). The caller frees *out with
+ * issuance_log_close.
  */
 int issuance_log_open(struct issuance_log **out, const char *path)
     __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_head_save makes the log durable up to its current chain
+ * head (one fsync of the WAL) and then, if the head moved since the last
+ * save, records it in the head state file (written atomically and
+ * fsync'd, with the log's mode and group). *out, when not NULL, gets the
+ * head. Not on the commit path: the issuer calls it periodically and at
+ * shutdown. Not to be called from two threads at once.
+ */
+int issuance_log_head_save(struct issuance_log *log,
+    struct issuance_log_head *out) __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_head_adopted returns 1 when issuance_log_open found no head
+ * state file next to an existing log and started one from the log's own
+ * head (a log from before head state files, or a deleted state file).
+ */
+int issuance_log_head_adopted(const struct issuance_log *log);
 
 /* issuance_log_close closes the log; NULL is a no-op. */
 void issuance_log_close(struct issuance_log *log);

@@ -272,8 +272,16 @@ batch_write(struct issuance_log *log, struct ilog_pending **batch, size_t n)
 			rc = ilog_run(&log->cache, "RELEASE complete");
 		} else {
 			pending_fail(batch[i], rc);
-			/* Undo this request only; the batch goes on. */
-			if ((rc = ilog_run(&log->cache,
+			/*
+			 * Undo this request only; the batch goes on. After
+			 * SQLITE_FULL or an I/O error SQLite may have rolled
+			 * the whole transaction back: then every request
+			 * fails with this one's reason (not "no such
+			 * savepoint").
+			 */
+			if (sqlite3_get_autocommit(log->db))
+				rc = ca_error(rc, "%s", batch[i]->msg);
+			else if ((rc = ilog_run(&log->cache,
 			    "ROLLBACK TO complete")) == CA_OK)
 				rc = ilog_run(&log->cache, "RELEASE complete");
 		}
@@ -281,7 +289,7 @@ batch_write(struct issuance_log *log, struct ilog_pending **batch, size_t n)
 			/* The transaction itself is broken: fail them all. */
 			for (i = 0; i < n; i++)
 				pending_fail(batch[i], rc);
-			(void)ilog_run(&log->cache, "ROLLBACK");
+			ilog_rollback(log->db);
 			goto out;
 		}
 	}
@@ -289,7 +297,7 @@ batch_write(struct issuance_log *log, struct ilog_pending **batch, size_t n)
 		for (i = 0; i < n; i++)
 			if (batch[i]->rc == CA_OK)
 				pending_fail(batch[i], rc);
-		(void)ilog_run(&log->cache, "ROLLBACK");
+		ilog_rollback(log->db);
 		goto out;
 	}
 	log->commits++;
@@ -319,6 +327,7 @@ issuance_log_complete(struct issuance_log *log,
     const struct issuance_completion *req)
 {
 	struct ilog_pending me, *batch[ISSUANCE_LOG_BATCH_MAX];
+	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
 	size_t n, i, ok;
 	int rc;
 
@@ -385,8 +394,16 @@ issuance_log_complete(struct issuance_log *log,
 	}
 	pthread_mutex_unlock(&log->q_mtx);
 	pthread_cond_destroy(&me.cond);
-	if (me.rc != CA_OK)
-		return ca_error(me.rc, "%s", me.msg);
+	if (me.rc != CA_OK) {
+		ca_error(me.rc, "%s", me.msg);
+		if (req->cert == NULL)
+			return me.rc;
+		return ilog_full_err(log->path, me.rc, "certificate %s was "
+		    "not recorded%s%s", ilog_hex(hex, req->cert->serial,
+		    ISSUANCE_LOG_SERIAL_LEN), req->token_id != NULL ?
+		    "; the token was not consumed" : "", req->seen_id != NULL ?
+		    "; the identity document was not marked as used" : "");
+	}
 	ca_error_clear();
 	return CA_OK;
 }

@@ -85,6 +85,9 @@ struct issuance_log {
 	void *clock_arg;
 	uint64_t commits;		/* statistics: transactions, rows */
 	uint64_t committed_rows;	/* (under db_mtx) */
+	struct issuance_log_head head;	/* last recorded in the head file */
+	int head_written;		/* head is what the file holds */
+	int head_adopted;		/* open found no head file */
 };
 
 struct issuance_log_reader {
@@ -134,8 +137,28 @@ int ilog_writable(struct issuance_log *log);
 /* ilog_now returns the log's clock. */
 int64_t ilog_now(struct issuance_log *log);
 
-/* ilog_db_err records a CA_ERR_DB detail "path: what: sqlite message". */
+/*
+ * ilog_db_err records a CA_ERR_DB detail "path: what: sqlite message".
+ * When SQLite reports SQLITE_FULL (no space left, or max_page_count) the
+ * detail is "path: disk full: what failed, nothing of it was recorded ...".
+ */
+#define ILOG_DISK_FULL	"disk full"
 int ilog_db_err(sqlite3 *db, const char *path, const char *what);
+
+/*
+ * ilog_full_err returns rc unchanged unless it is a disk-full CA_ERR_DB
+ * from ilog_db_err; then it records "path: disk full: <what the caller
+ * says was not recorded>; free space ..." and returns CA_ERR_DB.
+ */
+int ilog_full_err(const char *path, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * ilog_rollback rolls back the connection's transaction if one is still
+ * open (SQLite may have rolled it back itself after SQLITE_FULL or an I/O
+ * error), without touching the error detail.
+ */
+void ilog_rollback(sqlite3 *db);
 
 /* ilog_exec runs SQL without results. */
 int ilog_exec(sqlite3 *db, const char *path, const char *sql);
@@ -191,5 +214,31 @@ int ilog_chain_verify(struct ilog_cache *c,
 int ilog_token_row(sqlite3_stmt *st, struct join_token **out);
 int ilog_token_find(struct ilog_cache *c, struct join_token **out,
     const char *id);
+
+/* The head state file (issuance_log_file.c). */
+/* ilog_head_path returns path ISSUANCE_LOG_HEAD_SUFFIX, freed with free(). */
+char *ilog_head_path(const char *path);
+/*
+ * ilog_head_read reads the head state file of the log at path into *out;
+ * *present is 0 (and CA_OK returned) when there is none.
+ */
+int ilog_head_read(const char *path, struct issuance_log_head *out,
+    int *present);
+/* ilog_head_write replaces it atomically, with the log's mode and group. */
+int ilog_head_write(const char *path, const struct issuance_log_head *h);
+/* ilog_head_of reads the newest chain entry (seq 0 for an empty chain). */
+int ilog_head_of(struct ilog_cache *c, struct issuance_log_head *out);
+/*
+ * ilog_head_check returns CA_OK when the chain holds the recorded head
+ * seen (the same hash at its seq), else CA_ERR_VERIFY naming both heads.
+ */
+int ilog_head_check(struct ilog_cache *c,
+    const struct issuance_log_head *seen);
+/*
+ * ilog_present returns CA_OK when the log file at path exists, else
+ * CA_ERR_NOT_FOUND: "no issuance log" or, when its head state file is
+ * there, "the issuance log is gone".
+ */
+int ilog_present(const char *path);
 
 #endif /* ISSUANCE_LOG_INT_H */

@@ -152,8 +152,10 @@ ilog_db_crl_number(struct ilog_cache *c, int64_t *out, const uint8_t *kid,
 int
 issuance_log_reader_open(struct issuance_log_reader **out, const char *path)
 {
+	struct issuance_log_head seen;
 	struct issuance_log_reader *r = NULL;
 	int rc = CA_ERR_INTERNAL, v;
+	int have_seen = 0;
 
 	*out = NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
@@ -161,6 +163,10 @@ issuance_log_reader_open(struct issuance_log_reader **out, const char *path)
 		free(r);
 		return ca_error(CA_ERR_NOMEM, "%s: out of memory", path);
 	}
+	/* Read first: the writer records a head only once it is durable. */
+	if ((rc = ilog_present(path)) != CA_OK ||
+	    (rc = ilog_head_read(path, &seen, &have_seen)) != CA_OK)
+		goto out;
 	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		rc = ilog_db_err(r->db, path, "open read-only");
@@ -180,6 +186,8 @@ issuance_log_reader_open(struct issuance_log_reader **out, const char *path)
 		    ISSUANCE_LOG_SCHEMA_VERSION);
 		goto out;
 	}
+	if (have_seen && (rc = ilog_head_check(&r->cache, &seen)) != CA_OK)
+		goto out;
 	*out = r;
 	r = NULL;
 	rc = CA_OK;

@@ -184,7 +184,9 @@ issuance_log_token_create(struct issuance_log *log, const struct join_token *t)
 	committed = 1;
  out:
 	ilog_done(st);
-	return ilog_write_end(log, began, committed, rc);
+	rc = ilog_write_end(log, began, committed, rc);
+	return ilog_full_err(log->path, rc, "token %s was not created",
+	    t->id);
 }
 
 int
@@ -279,7 +281,8 @@ issuance_log_token_revoke(struct issuance_log *log, const char *id)
  out:
 	join_token_free(t);
 	ilog_done(st);
-	return ilog_write_end(log, began, committed, rc);
+	rc = ilog_write_end(log, began, committed, rc);
+	return ilog_full_err(log->path, rc, "token %s was not revoked", id);
 }
 
 int

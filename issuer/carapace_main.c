@@ -28,7 +28,7 @@ enum {
 	OPT_PROFILE, OPT_LIFETIME, OPT_KEY, OPT_KEY_TYPE, OPT_KEY_OUT,
 	OPT_CERT_OUT, OPT_CHAIN_OUT, OPT_CERT, OPT_CHAIN, OPT_NEW_KEY,
 	OPT_IDENTITY, OPT_TTL, OPT_REASON, OPT_STATUS, OPT_LOG, OPT_IDDOC,
-	OPT_IDDOC_SIG, OPT_IDDOC_KEY_ID,
+	OPT_IDDOC_SIG, OPT_IDDOC_KEY_ID, OPT_GROUP,
 };
 
 /* Which options a subcommand takes (bits). */
@@ -56,6 +56,7 @@ enum {
 #define O_STATUS	0x00200000u
 #define O_LOG		0x00400000u
 #define O_IDDOC		0x00800000u
+#define O_GROUP		0x01000000u
 
 #define O_CLIENT	(O_SERVER | O_CA | O_TIMEOUT)
 #define O_OPERATOR	(O_SOCKET | O_TIMEOUT)
@@ -88,6 +89,7 @@ static const struct option longopts[] = {
 	{ "iddoc", required_argument, NULL, OPT_IDDOC },
 	{ "iddoc-sig", required_argument, NULL, OPT_IDDOC_SIG },
 	{ "iddoc-key-id", required_argument, NULL, OPT_IDDOC_KEY_ID },
+	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -95,6 +97,7 @@ static const struct option longopts[] = {
 enum cmd_id {
 	CMD_REQUEST, CMD_RENEW, CMD_TOKEN_CREATE, CMD_TOKEN_LIST,
 	CMD_TOKEN_REVOKE, CMD_REVOKE, CMD_LIST, CMD_SHOW, CMD_LOG_VERIFY,
+	CMD_LOG_INIT,
 };
 
 struct cmd {
@@ -216,6 +219,18 @@ static const struct cmd cmds[] = {
 "Checks the issuance log's hash chain, through the issuer or by opening\n"
 "the log FILE read-only here. Prints \"log verify: OK: N entries, head\n"
 "HASH\" or \"log verify: FAILED at entry N: ...\" (exit 1).\n" },
+	{ CMD_LOG_INIT, "log", "init", O_LOG | O_GROUP, 0,
+"usage: carapace log init --log FILE [--group GROUP]\n"
+"\n"
+"Creates a new, empty issuance log FILE here (not through the issuer; run it\n"
+"as the user the issuer runs as), with mode 0600, or 0640 and group GROUP\n"
+"for the OCSP responder and CRL publisher, whatever the umask, and the head\n"
+"state file FILE.head. It refuses to overwrite a log, or to start one where\n"
+"FILE-wal, FILE-shm or FILE.head of an earlier log are. The daemons never\n"
+"create a log: this is the one way to make one.\n"
+"\n"
+"  --log FILE           the log to create (the issuer's log setting)\n"
+"  --group GROUP        the readers' group: mode 0640 instead of 0600\n" },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
@@ -226,7 +241,7 @@ usage(FILE *f)
 "usage: carapace request|renew ...           get or renew a certificate\n"
 "       carapace token create|list|revoke ... join tokens (operator)\n"
 "       carapace revoke|list|show ...        certificates (operator)\n"
-"       carapace log verify ...              check the issuance log\n"
+"       carapace log init|verify ...         create or check the issuance log\n"
 "       carapace COMMAND --help | -h | -V\n"
 "\n"
 "Exit status: 0 ok, 1 refused or failed, 2 usage error, 3 server\n"
@@ -238,7 +253,10 @@ cmd_usage(FILE *f, const struct cmd *c)
 {
 	fputs(c->usage, f);
 	fputs("\nOptions:\n", f);
-	fputs(c->opts & O_SERVER ? common_client : common_operator, f);
+	if (c->opts & O_SERVER)
+		fputs(common_client, f);
+	else if (c->opts & O_SOCKET)
+		fputs(common_operator, f);
 	fputs("  -h, --help           this text\n", f);
 }
 
@@ -269,6 +287,7 @@ opt_bit(int ch)
 	case OPT_REASON: return O_REASON;
 	case OPT_STATUS: return O_STATUS;
 	case OPT_LOG: return O_LOG;
+	case OPT_GROUP: return O_GROUP;
 	case OPT_IDDOC: case OPT_IDDOC_SIG: case OPT_IDDOC_KEY_ID:
 		return O_IDDOC;
 	default: return 0;
@@ -468,6 +487,9 @@ run(const struct cmd *c, int argc, char *argv[])
 		case OPT_LOG:
 			op.log = optarg;
 			break;
+		case OPT_GROUP:
+			op.group = optarg;
+			break;
 		default:
 			return usage_err(c, "bad option", NULL);
 		}
@@ -552,6 +574,12 @@ run(const struct cmd *c, int argc, char *argv[])
 			break;
 		case CMD_LOG_VERIFY:
 			ret = client_log_verify(&op);
+			break;
+		case CMD_LOG_INIT:
+			if (op.log == NULL)
+				return usage_err(c, "--log FILE is required",
+				    NULL);
+			ret = client_log_init(&op);
 			break;
 		default:
 			ret = CLIENT_EXIT_USAGE;

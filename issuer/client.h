@@ -217,7 +217,8 @@ struct client_ops_opts {
 	const char *arg;		/* token revoke ID, revoke/show SERIAL */
 	const char *reason;		/* revoke */
 	const char *status;		/* list filter */
-	const char *log;		/* log verify --log FILE */
+	const char *log;		/* log init|verify --log FILE */
+	const char *group;		/* log init --group GROUP */
 };
 
 /* Operator subcommands; each returns a CLIENT_EXIT_* status. */
@@ -228,6 +229,7 @@ int client_revoke(const struct client_ops_opts *o);
 int client_list(const struct client_ops_opts *o);
 int client_show(const struct client_ops_opts *o);
 int client_log_verify(const struct client_ops_opts *o);
+int client_log_init(const struct client_ops_opts *o);
 
 /*
  * client_reason_parse maps an RFC 5280 5.3.1 reason name

@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -621,4 +623,36 @@ client_log_verify(const struct client_ops_opts *o)
 	PROTO_REQUEST_free(req);
 	PROTO_RESPONSE_free(resp);
 	return ret;
+}
+
+/*
+ * `log init --log FILE [--group GROUP]`: a new, empty log, created here
+ * (the file is local to the issuer; the operator socket cannot create it).
+ */
+int
+client_log_init(const struct client_ops_opts *o)
+{
+	struct group *gr;
+	gid_t gid = (gid_t)-1;
+
+	if (o->group != NULL) {
+		errno = 0;
+		if ((gr = getgrnam(o->group)) == NULL) {
+			fprintf(stderr, "carapace: log init: --group %s: %s\n",
+			    o->group, errno != 0 ? strerror(errno) :
+			    "no such group");
+			return CLIENT_EXIT_USAGE;
+		}
+		gid = gr->gr_gid;
+	}
+	if (issuance_log_create(o->log, gid) != CA_OK) {
+		fprintf(stderr, "carapace: log init: %s\n", ca_error_detail());
+		return CLIENT_EXIT_FAILED;
+	}
+	printf("log init: created %s (mode %s%s), schema version %d, an empty "
+	    "chain; its head is recorded in %s" ISSUANCE_LOG_HEAD_SUFFIX "\n",
+	    o->log, o->group != NULL ? "0640, group " : "0600",
+	    o->group != NULL ? o->group : "", ISSUANCE_LOG_SCHEMA_VERSION,
+	    o->log);
+	return CLIENT_EXIT_OK;
 }

@@ -8,19 +8,24 @@
  * Startup: read the configuration, open the HSM key (after any fork; this
  * program never forks), check that its public key matches the
  * intermediate certificate (signer_new_hsm), open the issuance log
- * (created and migrated if needed), compile the profiles and policy, bind
- * the listeners, then serve until SIGTERM or SIGINT, which drain the
- * requests in flight and close the log. Exit 0 on a clean shutdown, 1 on a
- * runtime failure, 2 on a usage or configuration error.
+ * (migrated if needed; never created: `carapace log init` does that; a log
+ * that is gone, or older than its recorded head, stops the start), compile
+ * the profiles and policy, bind the listeners, then serve until SIGTERM or
+ * SIGINT, which drain the requests in flight, record the chain head and
+ * close the log (the head is also recorded every HEAD_SAVE_SECS). Exit 0
+ * on a clean shutdown, 1 on a runtime failure, 2 on a usage or
+ * configuration error.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nng/nng.h>
 #include <openssl/err.h>
@@ -30,6 +35,7 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
+#include "common/issuance_log.h"
 #include "common/log.h"
 #include "common/profile.h"
 #include "common/secure.h"
@@ -41,6 +47,8 @@
 
 #define PROG		"carapace-issuer"
 #define DEFAULT_CONFIG	SYSCONFDIR "/carapace/issuer.cnf"
+/* How often the chain head is recorded in the head state file. */
+#define HEAD_SAVE_SECS	10
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -169,6 +177,32 @@ cmd_csr(const struct issuer_config *cfg, struct hsm_key *key,
 	return rc;
 }
 
+/*
+ * log_head says which chain head the log opened at, and warns when there
+ * was no head state file to check it against.
+ */
+static void
+log_head(struct issuance_log *log, const char *path)
+{
+	struct issuance_log_head h;
+	char hex[2 * ISSUANCE_LOG_HASH_LEN + 1];
+
+	if (issuance_log_head_save(log, &h) != CA_OK) {
+		log_warn("%s: could not record the chain head: %s", path,
+		    ca_error_detail());
+		return;
+	}
+	if (issuance_log_head_adopted(log))
+		log_warn("%s: there was no %s" ISSUANCE_LOG_HEAD_SUFFIX
+		    " (a log from before head state files, or the file was "
+		    "removed), so this log could not be checked against the "
+		    "head last seen; recording its head, entry %lld, from now "
+		    "on", path, path, (long long)h.seq);
+	log_info("issuance log %s: head entry %lld (%s), recorded in %s"
+	    ISSUANCE_LOG_HEAD_SUFFIX, path, (long long)h.seq,
+	    fileio_hex(hex, h.hash, sizeof(h.hash)), path);
+}
+
 static int
 serve(const struct issuer_config *cfg, struct hsm_key *key,
     const sigset_t *sigs)
@@ -177,6 +211,8 @@ serve(const struct issuer_config *cfg, struct hsm_key *key,
 	struct issuance_log *log = NULL;
 	struct handler *h = NULL;
 	struct server *srv = NULL;
+	struct issuance_log_head head;
+	struct timespec ts;
 	X509 *inter = NULL;
 	size_t i;
 	int sig, rc;
@@ -191,6 +227,7 @@ serve(const struct issuer_config *cfg, struct hsm_key *key,
 			goto out;
 	if ((rc = issuance_log_open(&log, cfg->log)) != CA_OK)
 		goto out;
+	log_head(log, cfg->log);
 	if ((rc = handler_new(&h, cfg, signer, log, inter)) != CA_OK)
 		goto out;
 	if ((rc = server_new(&srv, cfg, h)) != CA_OK ||
@@ -198,11 +235,29 @@ serve(const struct issuer_config *cfg, struct hsm_key *key,
 		goto out;
 	log_info("serving with %ld workers; key %s on token %s", cfg->workers,
 	    cfg->key_uri, hsm_key_token_label(key));
-	if (sigwait(sigs, &sig) != 0)
-		sig = 0;
+	/* Record the chain head every HEAD_SAVE_SECS until a signal. */
+	ts.tv_sec = HEAD_SAVE_SECS;
+	ts.tv_nsec = 0;
+	while ((sig = sigtimedwait(sigs, NULL, &ts)) < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
+			sig = 0;
+			break;
+		}
+		if (errno == EAGAIN &&
+		    issuance_log_head_save(log, NULL) != CA_OK)
+			log_warn("%s: could not record the chain head: %s",
+			    cfg->log, ca_error_detail());
+	}
 	log_info("%s: draining requests in flight, then closing the log",
 	    sig == SIGINT ? "SIGINT" : "SIGTERM");
 	server_stop(srv);
+	if ((rc = issuance_log_head_save(log, &head)) != CA_OK) {
+		log_ca_err(rc, "recording the chain head at shutdown");
+		goto out;
+	}
+	log_info("%s: chain head at shutdown: entry %lld, recorded in "
+	    "%s" ISSUANCE_LOG_HEAD_SUFFIX, cfg->log, (long long)head.seq,
+	    cfg->log);
 	rc = CA_OK;
  out:
 	if (rc != CA_OK)

@@ -12,7 +12,8 @@
 #   $ISSUER $CARAPACE $RACE  the programs under test (and the raw client)
 #   $CA                      the rehearsal's directory; issuer.cnf is here
 #   $URL $OPS                the client listener and the operator socket
-#   $DB                      the issuance log
+#   $DB                      the issuance log (set it before iss_setup to put
+#                            it elsewhere; iss_setup runs carapace log init)
 # Hooks (set before the helpers; all optional, empty by default):
 #   ISS_ISSUER_CONF          lines iss_setup adds to the [issuer] section
 #   ISS_EXTRA_CONF           sections iss_setup appends to issuer.cnf
@@ -97,6 +98,9 @@ iss_setup() {
 profile = server
 names   = {serial}.devices.example.internal"
 	fi
+	# The log is created explicitly, once: the issuer never creates it.
+	"$CARAPACE" log init --log "$DB" >"$T/loginit.out" 2>&1 ||
+	    { cat "$T/loginit.out" >&2; fail "carapace log init --log $DB failed"; }
 	cat >"$CA/issuer.cnf" <<EOF
 # carapace-issuer.cnf for an integration test (tests/integration/).
 [issuer]
@@ -104,7 +108,7 @@ module        = $SOFTHSM2_MODULE
 key           = pkcs11:token=carapace-issuer;object=issuing-ca-1
 pin_source    = file:pins/carapace-issuer.pin
 certificate   = intermediate.pem
-log           = issuance.db
+log           = $DB
 listen        = tcp://127.0.0.1:PORT
 operator      = $OPS
 workers       = 32

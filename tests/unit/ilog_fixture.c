@@ -44,6 +44,8 @@ db_remove(void)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", dbpath);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s" ISSUANCE_LOG_HEAD_SUFFIX, dbpath);
+	unlink(p);
 	unlink(dbpath);
 }
 
@@ -69,6 +71,10 @@ open_log(void)
 	struct issuance_log *log = NULL;
 	int rc;
 
+	/* A log is created explicitly, once, like `carapace log init`. */
+	if (access(dbpath, F_OK) != 0 &&
+	    (rc = issuance_log_create(dbpath, (gid_t)-1)) != CA_OK)
+		fprintf(stderr, "create: %s\n", ca_error_detail());
 	if ((rc = issuance_log_open(&log, dbpath)) != CA_OK)
 		fprintf(stderr, "open: %s\n", ca_error_detail());
 	CU_ASSERT_EQUAL_FATAL(rc, CA_OK);

@@ -21,7 +21,8 @@ int64_t fake_clock(void *arg);
 void db_remove(void);
 /* fresh gives a new, empty database path for each test. */
 void fresh(void);
-/* open_log opens dbpath as the writer with the fake clock, or fails. */
+/* open_log opens dbpath as the writer with the fake clock (creating the
+ * log first when there is none, as `carapace log init` would), or fails. */
 struct issuance_log *open_log(void);
 /* raw_int runs a one-value query on a plain connection of our own. */
 int64_t raw_int(const char *sql);

@@ -568,7 +568,8 @@ test_readonly_cannot_write(void)
 	int rc;
 
 	fresh();
-	CU_ASSERT_EQUAL(issuance_log_reader_open(&r, dbpath), CA_ERR_DB);
+	CU_ASSERT_EQUAL(issuance_log_reader_open(&r, dbpath), CA_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "carapace log init"));
 	CU_ASSERT_PTR_NULL(r);
 	CU_ASSERT_EQUAL(access(dbpath, F_OK), -1);	/* not created */
 	log = open_log();

@@ -624,6 +624,7 @@ test_watch_retry(void)
 	snprintf(path, sizeof(path), "%s/log.db", dir);
 	CU_ASSERT_FATAL(EVP_Digest(bits->data, (size_t)bits->length, keyid,
 	    &kl, EVP_sha1(), NULL) == 1);
+	CU_ASSERT_FATAL(issuance_log_create(path, (gid_t)-1) == CA_OK);
 	CU_ASSERT_FATAL(issuance_log_open(&log, path) == CA_OK);
 	CU_ASSERT_FATAL(issuance_log_reserve(log, serial, keyid,
 	    sizeof(keyid)) == CA_OK);
@@ -704,6 +705,8 @@ test_watch_retry(void)
 	snprintf(aux, sizeof(aux), "%s-wal", path);
 	unlink(aux);
 	snprintf(aux, sizeof(aux), "%s-shm", path);
+	unlink(aux);
+	snprintf(aux, sizeof(aux), "%s" ISSUANCE_LOG_HEAD_SUFFIX, path);
 	unlink(aux);
 	rmdir(dir);
 }
