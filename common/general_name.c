@@ -441,6 +441,61 @@ general_name_ext_check(const X509_EXTENSION *ext, const char *what)
 	return rc;
 }
 
+/* uri_call calls cb with gn's text when gn is a URI. */
+static int
+uri_call(const GENERAL_NAME *gn, general_name_uri_fn cb, void *arg)
+{
+	const ASN1_STRING *s;
+	char buf[1024];
+	int len;
+
+	if (gn->type != GEN_URI)
+		return 0;
+	s = gn->d.uniformResourceIdentifier;
+	len = ASN1_STRING_length(s);
+	if (len < 0 || (size_t)len >= sizeof(buf))
+		return 0;
+	memcpy(buf, ASN1_STRING_get0_data(s), (size_t)len);
+	buf[len] = '\0';
+	return cb(buf, arg);
+}
+
+int
+general_name_ext_uris(const X509_EXTENSION *ext, general_name_uri_fn cb,
+    void *arg)
+{
+	void *d;
+	const DIST_POINT *dp;
+	const GENERAL_NAMES *gns;
+	int nid, i, j, ret = 0;
+
+	nid = OBJ_obj2nid(X509_EXTENSION_get_object((X509_EXTENSION *)ext));
+	if (nid != NID_info_access && nid != NID_sinfo_access &&
+	    nid != NID_crl_distribution_points && nid != NID_freshest_crl)
+		return 0;
+	if ((d = X509V3_EXT_d2i((X509_EXTENSION *)ext)) == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	if (nid == NID_info_access || nid == NID_sinfo_access) {
+		for (i = 0; ret == 0 && i < sk_ACCESS_DESCRIPTION_num(d); i++)
+			ret = uri_call(sk_ACCESS_DESCRIPTION_value(d,
+			    i)->location, cb, arg);
+		AUTHORITY_INFO_ACCESS_free(d);
+		return ret;
+	}
+	for (i = 0; ret == 0 && i < sk_DIST_POINT_num(d); i++) {
+		dp = sk_DIST_POINT_value(d, i);
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		gns = dp->distpoint->name.fullname;
+		for (j = 0; ret == 0 && j < sk_GENERAL_NAME_num(gns); j++)
+			ret = uri_call(sk_GENERAL_NAME_value(gns, j), cb, arg);
+	}
+	CRL_DIST_POINTS_free(d);
+	return ret;
+}
+
 int
 general_name_uri_local(const char *uri)
 {

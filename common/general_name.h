@@ -66,6 +66,19 @@ int general_name_check(const GENERAL_NAME *gn, unsigned flags,
 int general_name_ext_check(const X509_EXTENSION *ext, const char *what)
     __attribute__((warn_unused_result));
 
+/* The callback of general_name_ext_uris; return 0 to go on. */
+typedef int (*general_name_uri_fn)(const char *uri, void *arg);
+
+/*
+ * general_name_ext_uris calls cb with every URI (NUL-terminated, valid for
+ * the call) in ext when ext is authorityInfoAccess, subjectInfoAccess,
+ * crlDistributionPoints or freshestCRL; other extensions have none.
+ * Returns the first non-zero value cb returned, else 0; -1 when ext cannot
+ * be decoded.
+ */
+int general_name_ext_uris(const X509_EXTENSION *ext, general_name_uri_fn cb,
+    void *arg);
+
 /*
  * general_name_uri_local reports whether the URI (NUL-terminated) points
  * somewhere only this host can reach: a "file:" URI, or a host that is

@@ -3,6 +3,8 @@
  * carapace-issuer: the online issuing CA daemon (carapace-issuer(8)).
  *
  *   carapace-issuer [-c FILE]            serve in the foreground
+ *   carapace-issuer [-c FILE] -n         check the configuration, key,
+ *                                        profiles and log, then exit
  *   carapace-issuer [-c FILE] csr -o OUT write the intermediate's CSR
  *
  * Startup: read the configuration, open the HSM key (after any fork; this
@@ -35,6 +37,7 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
+#include "common/general_name.h"
 #include "common/issuance_log.h"
 #include "common/log.h"
 #include "common/profile.h"
@@ -42,6 +45,7 @@
 #include "hsm/hsm.h"
 #include "issuer/handler.h"
 #include "issuer/issuer_config.h"
+#include "issuer/leaf_profile.h"
 #include "issuer/server.h"
 #include "issuer/signer.h"
 
@@ -57,6 +61,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: " PROG " [-c FILE]             serve (foreground)\n"
+	    "       " PROG " [-c FILE] -n          check the configuration, "
+	    "key, profiles and log\n"
 	    "       " PROG " [-c FILE] csr -o OUT  write the intermediate's "
 	    "CSR (PEM)\n"
 	    "       " PROG " -h | -V\n"
@@ -203,6 +209,92 @@ log_head(struct issuance_log *log, const char *path)
 	    fileio_hex(hex, h.hash, sizeof(h.hash)), path);
 }
 
+/* What local_url_warn needs to name the place it warns about. */
+struct url_warn {
+	const char *profile;
+	int count;
+};
+
+static int
+local_url_warn(const char *uri, void *arg)
+{
+	struct url_warn *w = arg;
+
+	if (general_name_uri_local(uri)) {
+		log_warn("[%s]: %s is reachable only from this host (loopback, "
+		    "link-local or file:); relying parties elsewhere cannot "
+		    "fetch it: give the profile a public URL in "
+		    "authorityInfoAccess and crlDistributionPoints",
+		    w->profile, uri);
+		w->count++;
+	}
+	return 0;
+}
+
+/*
+ * warn_local_urls warns for every OCSP, caIssuers or CRL URL the leaf
+ * profiles put in certificates that only this host can reach (issue 19):
+ * fine for a demo, an outage for anyone else. Returns how many.
+ */
+static int
+warn_local_urls(const struct handler *h)
+{
+	struct url_warn w;
+	size_t i;
+	int j, total = 0;
+
+	for (i = 0; i < h->nprofiles; i++) {
+		w.profile = h->profiles[i]->name;
+		w.count = 0;
+		for (j = 0; j < sk_X509_EXTENSION_num(h->profiles[i]->exts);
+		    j++)
+			(void)general_name_ext_uris(sk_X509_EXTENSION_value(
+			    h->profiles[i]->exts, j), local_url_warn, &w);
+		total += w.count;
+	}
+	return total;
+}
+
+/*
+ * check_only is serve's -n: everything serve checks before it binds a
+ * listener (key and certificate, profiles, policy, the log read-only with
+ * its head state), without writing anything.
+ */
+static int
+check_only(const struct issuer_config *cfg, struct hsm_key *key)
+{
+	struct signer *signer = NULL;
+	struct issuance_log_reader *r = NULL;
+	struct handler *h = NULL;
+	X509 *inter = NULL;
+	size_t i;
+	int rc, warnings;
+
+	if ((rc = read_cert(&inter, cfg->certificate)) != CA_OK ||
+	    (rc = signer_new_hsm(&signer, inter, key)) != CA_OK)
+		goto out;
+	for (i = 0; i < cfg->nprofiles; i++)
+		if ((rc = signer_add_profile(signer, cfg->conf,
+		    cfg->profiles[i])) != CA_OK)
+			goto out;
+	if ((rc = issuance_log_reader_open(&r, cfg->log)) != CA_OK ||
+	    (rc = handler_new(&h, cfg, signer, NULL, inter)) != CA_OK)
+		goto out;
+	warnings = warn_local_urls(h);
+	log_info("%s: configuration, key, profiles and log are usable (%d "
+	    "warning%s)", config_path(cfg->conf), warnings,
+	    warnings == 1 ? "" : "s");
+	rc = CA_OK;
+ out:
+	if (rc != CA_OK)
+		log_ca_err(rc, "check");
+	handler_free(h);
+	issuance_log_reader_close(r);
+	signer_free(signer);
+	X509_free(inter);
+	return rc;
+}
+
 static int
 serve(const struct issuer_config *cfg, struct hsm_key *key,
     const sigset_t *sigs)
@@ -230,6 +322,7 @@ serve(const struct issuer_config *cfg, struct hsm_key *key,
 	log_head(log, cfg->log);
 	if ((rc = handler_new(&h, cfg, signer, log, inter)) != CA_OK)
 		goto out;
+	(void)warn_local_urls(h);
 	if ((rc = server_new(&srv, cfg, h)) != CA_OK ||
 	    (rc = server_start(srv)) != CA_OK)
 		goto out;
@@ -280,6 +373,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "check", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct issuer_config *cfg = NULL;
@@ -288,7 +382,7 @@ main(int argc, char **argv)
 	struct hsm_key *key = NULL;
 	const char *path = DEFAULT_CONFIG, *outpath = NULL, *cmd = NULL;
 	sigset_t sigs;
-	int ch, rc, ret = EXIT_RUNTIME;
+	int ch, rc, check = 0, ret = EXIT_RUNTIME;
 
 	/* Block the signals in every thread; main waits for them. */
 	sigemptyset(&sigs);
@@ -297,11 +391,14 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	while ((ch = getopt_long(argc, argv, "+c:hVo:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "+c:hVo:n", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'n':
+			check = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -339,6 +436,11 @@ main(int argc, char **argv)
 		}
 	} else if (outpath != NULL) {
 		fprintf(stderr, PROG ": -o is for the csr command\n");
+		return EXIT_USAGE;
+	}
+	if (check && cmd != NULL) {
+		fprintf(stderr, PROG ": -n checks the daemon's setup; it takes "
+		    "no command\n");
 		return EXIT_USAGE;
 	}
 
@@ -379,6 +481,8 @@ main(int argc, char **argv)
 	}
 	if (cmd != NULL)
 		rc = cmd_csr(cfg, key, outpath);
+	else if (check)
+		rc = check_only(cfg, key);
 	else
 		rc = serve(cfg, key, &sigs);
 	if (rc != CA_OK) {

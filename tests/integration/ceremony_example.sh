@@ -137,3 +137,47 @@ for pos in $((size / 3)) $((size / 2)) $((size - 5)); do
 done
 rm -f tampered
 ok "verify passes on the transcript and fails (exit 1) with any of 3 bytes flipped"
+
+# --- the name constraints, as relying parties read them (issue 19) ------------------
+# permitted;DNS:example.internal covers the name itself and every name
+# under it, and nothing else. The leaves are signed with the issuing CA's
+# key inside SoftHSM through OpenSSL's pkcs11 engine.
+ENGINE_OK=
+for d in /usr/lib/x86_64-linux-gnu/engines-3 /usr/lib/aarch64-linux-gnu/engines-3 \
+    /usr/lib/engines-3; do
+	[ -f "$d/pkcs11.so" ] && ENGINE_OK=1
+done
+[ -n "$ENGINE_OK" ] || fail "OpenSSL's pkcs11 engine is not installed (scripts/install-deps)"
+openssl x509 -in intermediate.pem -noout -ext nameConstraints |
+    grep -q '^ *DNS:example\.internal$' ||
+    fail "the example intermediate's constraint is not DNS:example.internal"
+CAKEY="pkcs11:token=carapace-issuer;object=issuing-ca-1;type=private;pin-source=file:$O/pins/carapace-issuer.pin"
+n=0
+for name in host.example.internal example.internal example.com; do
+	n=$((n + 1))
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/nc.key" -subj "/CN=$name" -out "$T/nc.csr" 2>/dev/null ||
+	    fail "openssl req for $name"
+	printf 'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nsubjectAltName = DNS:%s\n' \
+	    "$name" >"$T/nc.ext"
+	PKCS11_MODULE_PATH=$SOFTHSM2_MODULE openssl x509 -req -in "$T/nc.csr" \
+	    -CA intermediate.pem -engine pkcs11 -CAkeyform engine -CAkey "$CAKEY" \
+	    -set_serial "0x5c0$n" -days 1 -sha256 -extfile "$T/nc.ext" \
+	    -out "$T/nc-$name.pem" >"$T/nc.out" 2>&1 ||
+	    { cat "$T/nc.out" >&2; fail "could not sign a leaf for $name"; }
+done
+for name in host.example.internal example.internal; do
+	openssl verify -CAfile root.pem -untrusted intermediate.pem \
+	    "$T/nc-$name.pem" >"$T/nc.out" 2>&1 ||
+	    { cat "$T/nc.out" >&2; fail "openssl verify refuses a leaf for $name"; }
+	cat "$T/nc-$name.pem" intermediate.pem root.pem >"$T/nc-chain.pem"
+	certtool --verify-chain --infile "$T/nc-chain.pem" >"$T/nc.out" 2>&1 ||
+	    { cat "$T/nc.out" >&2; fail "certtool refuses a leaf for $name"; }
+done
+if openssl verify -CAfile root.pem -untrusted intermediate.pem \
+    "$T/nc-example.com.pem" >"$T/nc.out" 2>&1; then
+	fail "openssl verify accepts a leaf for example.com"
+fi
+grep -qi 'permitted subtree violation' "$T/nc.out" ||
+    { cat "$T/nc.out" >&2; fail "example.com refused, but not for the name constraint"; }
+ok "name constraints: host.example.internal and example.internal verify (openssl, certtool); example.com does not"

@@ -2,7 +2,8 @@
 # ocsp_common.sh: sourced by the carapace-ocsp integration tests (not a test
 # itself). After common.sh it:
 #   - rehearses a root ceremony with docs/examples/ceremony-softhsm.sh into
-#     $CA (root.pem, intermediate.pem; the intermediate key is in the
+#     $CA (root.pem, intermediate.pem, its keyUsage replaced by
+#     $OCSP_CA_KEYUSAGE when set; the intermediate key is in the
 #     SoftHSM token "carapace-issuer", its PIN in $CA/pins/);
 #   - defines leaf_issue NAME (a leaf signed by the intermediate key inside
 #     SoftHSM through OpenSSL's pkcs11 engine, with a serial reserved and
@@ -37,7 +38,18 @@ LOG=$T/log.db
 	cat "$T/loginit.out" >&2
 	fail "carapace log init --log $LOG failed"
 }
-CARAPACE_CEREMONY=$CEREMONY "$S/docs/examples/ceremony-softhsm.sh" "$CA" \
+# OCSP_CA_KEYUSAGE (set before sourcing) replaces the example intermediate
+# profile's keyUsage, e.g. to make a CA certificate without
+# digitalSignature.
+REHEARSAL=$S/docs/examples/ceremony-softhsm.sh
+if [ -n "${OCSP_CA_KEYUSAGE:-}" ]; then
+	sed "s/^keyUsage              = critical, digitalSignature, keyCertSign, cRLSign\$/keyUsage              = $OCSP_CA_KEYUSAGE/" \
+	    "$REHEARSAL" >"$T/rehearsal.sh"
+	grep -q "^keyUsage              = $OCSP_CA_KEYUSAGE\$" "$T/rehearsal.sh" ||
+	    fail "could not set the intermediate's keyUsage in the rehearsal"
+	REHEARSAL=$T/rehearsal.sh
+fi
+CARAPACE_CEREMONY=$CEREMONY sh "$REHEARSAL" "$CA" \
     >"$T/rehearsal.out" 2>&1 || {
 	cat "$T/rehearsal.out" >&2
 	fail "ceremony-softhsm.sh could not make the CA chain"

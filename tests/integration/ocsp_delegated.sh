@@ -5,7 +5,12 @@
 # id-pkix-ocsp-nocheck. openssl ocsp must accept the responses (the
 # responder certificate travels in them); a responder certificate without
 # OCSPSigning must be refused at start.
+# The intermediate here has keyUsage keyCertSign and cRLSign only, so its
+# own key may not sign OCSP responses (RFC 5280 4.2.1.3): carapace-ocsp
+# (and -n) must refuse that and name the delegated responder as the fix,
+# which is then shown to work.
 
+OCSP_CA_KEYUSAGE="critical, keyCertSign, cRLSign"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/ocsp_common.sh"
 
 command -v pkcs11-tool >/dev/null || { echo "SKIP: pkcs11-tool not installed"; exit 77; }
@@ -44,6 +49,22 @@ noCheck = ignored
 EOF
 cert_for responder 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a01
 cert_for noeku 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a02
+
+openssl x509 -in "$CA/intermediate.pem" -noout -ext keyUsage |
+    grep -q '^ *Certificate Sign, CRL Sign$' ||
+    fail "the intermediate's keyUsage is not keyCertSign, cRLSign only"
+PORT=1
+ocsp_config "$T/cakey.cnf"
+r=0
+"$OCSP" -n -c "$T/cakey.cnf" >"$T/cakey.out" 2>&1 || r=$?
+[ $r -ne 0 ] || fail "-n accepted signing with a CA key without digitalSignature"
+grep -q "RFC 5280 4.2.1.3: the CA certificate's keyUsage lacks digitalSignature.*delegated responder (responder_cert" \
+    "$T/cakey.out" || { cat "$T/cakey.out"; fail "-n does not say why, or what to do"; }
+r=0
+timeout 20 "$OCSP" -d -c "$T/cakey.cnf" >"$T/cakey.out" 2>&1 || r=$?
+[ $r -ne 0 ] && [ $r -ne 124 ] && grep -q "lacks digitalSignature" "$T/cakey.out" ||
+    { cat "$T/cakey.out"; fail "carapace-ocsp started with a CA key without digitalSignature"; }
+ok "a CA key without digitalSignature: -n and the daemon refuse, naming responder_cert"
 
 RESPONDER_CERT=$T/noeku.pem
 RESPONDER_KEY=$RKEY
