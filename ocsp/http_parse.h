@@ -14,7 +14,10 @@
  *   - a body only by Content-Length (one value, or repeats of the same
  *     value; differing values are request smuggling: 400), at most the
  *     caller's max_body (413); Transfer-Encoding is refused (501);
- *   - HTTP/1.1 needs exactly one Host (RFC 9112 3.2).
+ *   - HTTP/1.1 needs exactly one Host (RFC 9112 3.2);
+ *   - a line is refused as soon as its bytes so far cannot begin a
+ *     request line or a header field (a NUL, a TLS handshake), before its
+ *     end arrives: HTTP_PARSE_MORE means the bytes can still be a request.
  * Methods other than GET and POST parse as HTTP_METHOD_OTHER with an
  * error status of 405 (the caller adds "Allow: GET, POST").
  */

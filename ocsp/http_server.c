@@ -10,6 +10,13 @@
  * side and discards input for a moment, so that the answer is not lost to
  * a reset, then closes. Every connection has one deadline (see the
  * header), checked by its worker twice a second.
+ *
+ * The limits shared by the workers (the count, the per-address counts,
+ * the idle list that a full table evicts from, oldest first) sit under
+ * one mutex, taken on accept, on close, and when a connection turns idle
+ * or busy; a keep-alive client answered within one read takes it not at
+ * all. A worker that evicts another's connection shuts it down under the
+ * mutex, and the owner, woken by the shutdown, closes it.
  */
 #include "config.h"
 
@@ -30,6 +37,7 @@
 #include <sys/socket.h>
 
 #include "common/ca_error.h"
+#include "ocsp/http_peers.h"
 #include "ocsp/http_server.h"
 
 #define IN_CHUNK	4096
@@ -37,10 +45,17 @@
 #define DRAIN_MS	1000		/* discard input after a close */
 #define SWEEP_MS	500
 #define ACCEPT_BURST	64
+#define IDLE_BUSY_MS	1000		/* idle limit when over half full */
 
 struct conn {
-	struct conn *prev, *next;
+	struct conn *prev, *next;	/* the worker's connections */
+	struct conn *iprev, *inext;	/* the idle list (under srv->mu) */
 	int fd;
+	uint8_t peer[HTTP_PEER_KEY_LEN];
+	int idle;		/* owner's view: no request, nothing to write */
+	int listed;		/* on the idle list (under srv->mu) */
+	atomic_int evicted;	/* shut down by another worker: close */
+	int64_t idle_since;	/* ms, monotonic */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint8_t *out;
@@ -68,7 +83,19 @@ struct http_server {
 	int lfd;
 	int efd;
 	atomic_int stop;
+	/*
+	 * mu guards the connection count, the per-address counts and the
+	 * idle list (oldest first), which every worker may evict from.
+	 * nconns is also read without it, to tell whether the table is
+	 * more than half full.
+	 */
+	pthread_mutex_t mu;
+	int mu_init;
 	atomic_long nconns;
+	long nevicting;		/* evicted, not yet closed by their owner */
+	struct http_peers *peers;
+	struct conn *idle_head, *idle_tail;
+	int64_t idle_busy_ms;
 	size_t in_max;
 	int nworkers;
 	struct worker *w;
@@ -102,20 +129,76 @@ reason(int status)
 	}
 }
 
+/* idle_unlink takes c off the idle list; the caller holds s->mu. */
+static void
+idle_unlink(struct http_server *s, struct conn *c)
+{
+	if (!c->listed)
+		return;
+	if (c->iprev != NULL)
+		c->iprev->inext = c->inext;
+	else
+		s->idle_head = c->inext;
+	if (c->inext != NULL)
+		c->inext->iprev = c->iprev;
+	else
+		s->idle_tail = c->iprev;
+	c->iprev = c->inext = NULL;
+	c->listed = 0;
+}
+
+/*
+ * conn_set_idle records whether c is idle (no request begun, nothing left
+ * to write, not closing): an idle connection goes to the tail of the idle
+ * list, where the accept path may evict it when the table is full.
+ */
+static void
+conn_set_idle(struct http_server *s, struct conn *c, int idle)
+{
+	if (idle == c->idle)
+		return;
+	c->idle = idle;
+	if (idle)
+		c->idle_since = now_ms();
+	pthread_mutex_lock(&s->mu);
+	if (!idle)
+		idle_unlink(s, c);
+	else if (!atomic_load(&c->evicted)) {
+		c->iprev = s->idle_tail;
+		c->inext = NULL;
+		if (s->idle_tail != NULL)
+			s->idle_tail->inext = c;
+		else
+			s->idle_head = c;
+		s->idle_tail = c;
+		c->listed = 1;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
 static void
 conn_close(struct worker *w, struct conn *c)
 {
+	struct http_server *s = w->srv;
+
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
 		w->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	/* Off the idle list before the descriptor may be reused. */
+	pthread_mutex_lock(&s->mu);
+	idle_unlink(s, c);
+	http_peers_remove(s->peers, c->peer);
+	if (atomic_load(&c->evicted))
+		s->nevicting--;
+	atomic_fetch_sub(&s->nconns, 1);
+	pthread_mutex_unlock(&s->mu);
 	close(c->fd);	/* also leaves the epoll set */
 	free(c->in);
 	free(c->out);
 	free(c);
-	atomic_fetch_sub(&w->srv->nconns, 1);
 }
 
 static int
@@ -367,7 +450,7 @@ conn_event(struct worker *w, struct conn *c, uint32_t ev)
 	uint32_t want;
 	int rc;
 
-	if (ev & EPOLLERR)
+	if ((ev & EPOLLERR) || atomic_load(&c->evicted))
 		goto close;
 	if ((ev & (EPOLLIN | EPOLLHUP)) && !c->peer_eof &&
 	    conn_read(s, c) != 0)
@@ -406,21 +489,66 @@ conn_event(struct worker *w, struct conn *c, uint32_t ev)
 			goto close;
 		c->events = want;
 	}
+	conn_set_idle(s, c, !c->closing && c->in_len == 0 &&
+	    c->out_off == c->out_len);
 	return;
  close:
 	conn_close(w, c);
+}
+
+/*
+ * conn_admit counts c (its peer key set) against the limits. When c's
+ * address holds max_per_addr connections already it returns -1: refused.
+ * When the table is full it evicts the oldest idle connection, any
+ * worker's (the owner closes it: shut down here, so that its worker wakes
+ * up), and returns 1; with nothing idle to evict it returns -1. Otherwise
+ * 0.
+ */
+static int
+conn_admit(struct worker *w, struct conn *c)
+{
+	struct http_server *s = w->srv;
+	struct conn *v;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (http_peers_add(s->peers, c->peer, (uint32_t)s->cfg.max_per_addr)
+	    != 0)
+		goto out;
+	if (atomic_load(&s->nconns) - s->nevicting >= s->cfg.max_conns) {
+		if ((v = s->idle_head) == NULL ||
+		    s->nevicting >= HTTP_SERVER_EVICT_MAX) {
+			http_peers_remove(s->peers, c->peer);
+			goto out;
+		}
+		idle_unlink(s, v);
+		atomic_store(&v->evicted, 1);
+		s->nevicting++;
+		/* v->fd stays open until its owner, holding mu, closes it. */
+		shutdown(v->fd, SHUT_RDWR);
+		rc = 1;
+	} else
+		rc = 0;
+	atomic_fetch_add(&s->nconns, 1);
+ out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 static void
 accept_some(struct worker *w)
 {
 	struct http_server *s = w->srv;
+	struct sockaddr_storage ss;
 	struct epoll_event ee;
 	struct conn *c;
-	int fd, i, one = 1;
+	socklen_t sl;
+	int fd, i, one = 1, admit;
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
-		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		sl = sizeof(ss);
+		fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -429,18 +557,19 @@ accept_some(struct worker *w)
 				usleep(10000);	/* do not spin on a full table */
 			return;
 		}
-		if (atomic_fetch_add(&s->nconns, 1) >= s->cfg.max_conns) {
-			atomic_fetch_sub(&s->nconns, 1);
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
 			close(fd);
 			continue;
 		}
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
-			atomic_fetch_sub(&s->nconns, 1);
+		atomic_init(&c->evicted, 0);
+		c->fd = fd;
+		http_peers_key(c->peer, (struct sockaddr *)&ss);
+		if ((admit = conn_admit(w, c)) < 0) {
+			free(c);
 			close(fd);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->fd = fd;
 		c->deadline = now_ms() + s->cfg.timeout_ms;
 		c->events = EPOLLIN;
 		memset(&ee, 0, sizeof(ee));
@@ -449,20 +578,42 @@ accept_some(struct worker *w)
 		if ((c->next = w->conns) != NULL)
 			c->next->prev = c;
 		w->conns = c;
-		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ee) != 0)
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ee) != 0) {
 			conn_close(w, c);
+			continue;
+		}
+		/* Most clients send at once: read now, before it can be
+		 * taken for idle; the connection is idle if nothing came. */
+		conn_event(w, c, EPOLLIN);
+		/*
+		 * After an eviction, back to epoll_wait: the connections
+		 * already accepted get read before more are evicted, so a
+		 * flood that reconnects at once cannot push a new client's
+		 * connection to the head of the idle list unread.
+		 */
+		if (admit > 0)
+			return;
 	}
 }
 
+/*
+ * sweep closes the connections past their deadline, those another worker
+ * evicted, and, while the table is more than half full, those idle for
+ * idle_busy_ms.
+ */
 static void
 sweep(struct worker *w)
 {
+	struct http_server *s = w->srv;
 	struct conn *c, *next;
 	int64_t now = now_ms();
+	int busy;
 
+	busy = atomic_load(&s->nconns) > s->cfg.max_conns / 2;
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
-		if (now >= c->deadline)
+		if (now >= c->deadline || atomic_load(&c->evicted) ||
+		    (busy && c->idle && now - c->idle_since >= s->idle_busy_ms))
 			conn_close(w, c);
 	}
 }
@@ -599,6 +750,22 @@ http_server_start(struct http_server **out,
 		s->cfg.max_conns = HTTP_SERVER_MAX_CONNS_DEF;
 	if (s->cfg.timeout_ms <= 0)
 		s->cfg.timeout_ms = HTTP_SERVER_TIMEOUT_MS_DEF;
+	if (s->cfg.max_per_addr <= 0)
+		s->cfg.max_per_addr = HTTP_SERVER_PER_ADDR_DEF;
+	if (s->cfg.max_per_addr > s->cfg.max_conns)
+		s->cfg.max_per_addr = s->cfg.max_conns;
+	s->idle_busy_ms = s->cfg.timeout_ms < IDLE_BUSY_MS ?
+	    s->cfg.timeout_ms : IDLE_BUSY_MS;
+	if ((rc = pthread_mutex_init(&s->mu, NULL)) != 0) {
+		rc = ca_error(CA_ERR_INTERNAL, "pthread_mutex_init: %s",
+		    strerror(rc));
+		goto out;
+	}
+	s->mu_init = 1;
+	/* Every connection, evicted ones included, may be a new address. */
+	if ((rc = http_peers_new(&s->peers, (size_t)s->cfg.max_conns +
+	    HTTP_SERVER_EVICT_MAX)) != CA_OK)
+		goto out;
 	if (s->cfg.nthreads <= 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		s->cfg.nthreads = ncpu < 2 ? 2 : ncpu > HTTP_SERVER_THREADS_MAX
@@ -695,5 +862,8 @@ http_server_stop(struct http_server *s)
 		close(s->lfd);
 	if (s->efd >= 0)
 		close(s->efd);
+	http_peers_free(s->peers);
+	if (s->mu_init)
+		pthread_mutex_destroy(&s->mu);
 	free(s);
 }

@@ -12,11 +12,22 @@
  * block briefly (an HSM signature).
  *
  * Limits: HTTP_HEADER_MAX bytes of header and HTTP_HEADERS_MAX fields
- * (431), max_body bytes of body (413, with the handler's error body),
- * max_conns connections (one more is accepted and closed at once), and
+ * (431), max_body bytes of body (413, with the handler's error body), and
  * one deadline per connection: a request must arrive whole, and its
  * answer be written, within timeout_ms of the connection's start or of
- * the previous answer, or the connection is closed (slowloris).
+ * the previous answer, or the connection is closed (slowloris). Bytes
+ * that cannot begin an HTTP request are answered 400 at once.
+ *
+ * Connections, so that no one client can starve the others:
+ *   - max_per_addr per client address (an IPv6 /64 counts as one, see
+ *     http_peers.h): one more from that address is accepted and closed;
+ *   - max_conns in all: when the table is full, a new connection evicts
+ *     the oldest idle one (no request begun, nothing left to write), from
+ *     any worker; only with nothing idle is the new one closed. Evicted
+ *     connections are closed by their own worker, so up to
+ *     HTTP_SERVER_EVICT_MAX more descriptors may be open for a moment;
+ *   - while more than half of max_conns are open, a connection idle for
+ *     1 s (or timeout_ms, if shorter) is closed.
  */
 #ifndef OCSP_HTTP_SERVER_H
 #define OCSP_HTTP_SERVER_H
@@ -29,6 +40,8 @@
 #define HTTP_SERVER_MAX_CONNS_DEF	1024
 #define HTTP_SERVER_TIMEOUT_MS_DEF	10000
 #define HTTP_SERVER_THREADS_MAX		256
+#define HTTP_SERVER_PER_ADDR_DEF	64
+#define HTTP_SERVER_EVICT_MAX		64	/* evicted, not yet closed */
 
 /* What a handler answers. The server sends and frees body. */
 struct http_response {
@@ -52,6 +65,7 @@ struct http_server_config {
 	const char *listen;	/* http://HOST:PORT, HOST may be [v6] */
 	int nthreads;		/* 0: CPUs, at least 2 */
 	long max_conns;		/* 0: HTTP_SERVER_MAX_CONNS_DEF */
+	long max_per_addr;	/* 0: HTTP_SERVER_PER_ADDR_DEF; <= max_conns */
 	long timeout_ms;	/* 0: HTTP_SERVER_TIMEOUT_MS_DEF */
 	uint64_t max_body;	/* Content-Length cap */
 	http_handler_fn handler;

@@ -21,7 +21,7 @@ static const char *const ocsp_keys[] = {
 	"listen", "path", "log", "module", "issuers", "validity", "refresh",
 	"max_age", "poll_ms", "max_request", "max_unknown", "max_live",
 	"presign", "unissued", "max_connections", "threads",
-	"request_timeout", NULL
+	"request_timeout", "max_connections_per_address", NULL
 };
 
 static const char *const issuer_keys[] = {
@@ -70,9 +70,10 @@ issuer_load(struct ocsp_issuer_config *ic, const struct config *cf,
 }
 
 /*
- * http_limits_load reads max_connections, threads and request_timeout of
- * [ocsp] into c (threads 0: the HTTP server counts the CPUs). Returns
- * CA_OK or CA_ERR_CONFIG naming the file, section and key.
+ * http_limits_load reads max_connections, max_connections_per_address,
+ * threads and request_timeout of [ocsp] into c (threads 0: the HTTP
+ * server counts the CPUs). Returns CA_OK or CA_ERR_CONFIG naming the
+ * file, section and key.
  */
 static int
 http_limits_load(struct ocsp_config *c, const struct config *cf)
@@ -84,11 +85,19 @@ http_limits_load(struct ocsp_config *c, const struct config *cf)
 
 	if ((rc = config_get_int(&c->max_conns, cf, "ocsp", "max_connections",
 	    OCSP_MAX_CONNS_DEF, 1, OCSP_MAX_CONNS_MAX)) != CA_OK ||
+	    (rc = config_get_int(&c->max_per_addr, cf, "ocsp",
+	    "max_connections_per_address", c->max_conns < OCSP_PER_ADDR_DEF ?
+	    c->max_conns : OCSP_PER_ADDR_DEF, 1, OCSP_MAX_CONNS_MAX))
+	    != CA_OK ||
 	    (rc = config_get_int(&c->threads, cf, "ocsp", "threads", 0, 1,
 	    OCSP_THREADS_MAX)) != CA_OK ||
 	    (rc = config_get_string(&s, cf, "ocsp", "request_timeout",
 	    NULL)) != CA_OK)
 		return rc;
+	if (c->max_per_addr > c->max_conns)
+		return ca_error(CA_ERR_CONFIG, "%s: [ocsp] "
+		    "max_connections_per_address: %ld is over max_connections "
+		    "(%ld)", config_path(cf), c->max_per_addr, c->max_conns);
 	c->request_timeout = OCSP_REQUEST_TIMEOUT_DEF;
 	if (s == NULL)
 		return CA_OK;

@@ -273,6 +273,7 @@ ocsp_http_start(struct ocsp_http **out, struct ocsp_responder *r,
 	sc.listen = cfg->listen;
 	sc.nthreads = (int)cfg->threads;
 	sc.max_conns = cfg->max_conns;
+	sc.max_per_addr = cfg->max_per_addr;
 	sc.timeout_ms = cfg->request_timeout * 1000;
 	sc.max_body = r->max_request > 0 ? (uint64_t)r->max_request :
 	    OCSP_MAX_REQUEST_DEF;

@@ -14,7 +14,8 @@
  *   ocsp_watch.c    the log watcher (PRAGMA data_version, events table) and
  *                   the refresher that re-signs responses before expiry
  *   ocsp_http.c     HTTP on our own HTTP/1.1 server (http_server.c,
- *                   http_parse.c): POST and the RFC 5019 GET form
+ *                   http_parse.c, http_peers.c for the per-address
+ *                   connection counts): POST and the RFC 5019 GET form
  *
  * Functions return CA_OK or a ca_err code with ca_error() detail, except
  * where a comment says otherwise. Nothing here prints except ocsp_main.c
@@ -43,6 +44,7 @@ struct config;
 #define OCSP_MAX_REQUEST_MAX	65536
 #define OCSP_MAX_CONNS_DEF	1024	/* open HTTP connections */
 #define OCSP_MAX_CONNS_MAX	65536
+#define OCSP_PER_ADDR_DEF	64	/* HTTP connections per client address */
 #define OCSP_THREADS_MAX	256	/* HTTP worker threads */
 #define OCSP_REQUEST_TIMEOUT_DEF 10	/* seconds for a request and answer */
 #define OCSP_REQUEST_TIMEOUT_MAX 300
@@ -76,6 +78,7 @@ struct ocsp_config {
 	long max_unknown;	/* cached "unknown" answers */
 	long max_live;		/* concurrent signatures for cache misses */
 	long max_conns;		/* open HTTP connections (1024) */
+	long max_per_addr;	/* of them per address or IPv6 /64 (64) */
 	long threads;		/* HTTP workers; 0: CPUs, at least 2 */
 	long request_timeout;	/* seconds for a request and its answer */
 	int presign;		/* sign every certificate at start */
@@ -348,8 +351,8 @@ struct ocsp_http;
 /*
  * ocsp_http_start serves r on cfg->listen (http://HOST:PORT): POST at "/"
  * and at cfg->path, GET /<base64> and GET path/<base64>, with cfg's
- * max_conns, threads and request_timeout (0: the server's defaults).
- * Returns CA_OK, or the error of http_server_start. Stop and free with
+ * max_conns, max_per_addr, threads and request_timeout (0: the server's
+ * defaults). Returns CA_OK, or the error of http_server_start. Stop and free with
  * ocsp_http_stop.
  */
 int ocsp_http_start(struct ocsp_http **out, struct ocsp_responder *r,

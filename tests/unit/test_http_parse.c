@@ -4,7 +4,8 @@
  * http_parse.c): whole, partial and pipelined requests, keep-alive rules,
  * the header and body caps, and every refusal with its status (bad
  * request lines, bare CR, NUL, obs-fold, Content-Length smuggling,
- * Transfer-Encoding, missing Host, other methods and versions).
+ * Transfer-Encoding, missing Host, other methods and versions), and
+ * bytes that cannot be HTTP refused before any line end arrives.
  */
 #include "config.h"
 
@@ -198,12 +199,64 @@ test_refused(void)
 	    "Transfer-Encoding: chunked\r\n\r\n", 501));
 }
 
+/* partial: s[0..n) without its line end, with max_body 1024. */
+static int
+partial_refused(const char *s, size_t n)
+{
+	return parse_n(s, n, 1024) == HTTP_PARSE_ERROR && req.status == 400;
+}
+
+static void
+test_partial(void)
+{
+	static const char *const whole[] = {
+		"GET /ocsp/MEow%3D HTTP/1.1\r\nHost: x\r\nX-A:\t b \r\n\r\n",
+		"\r\n\nPOST / HTTP/1.0\nContent-Length: 2\n\nAB",
+	};
+	char nul[100];
+	size_t i, n;
+
+	/* Every prefix of a good request waits for more. */
+	for (i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+		for (n = 0; n < strlen(whole[i]); n++)
+			CU_ASSERT(parse_n(whole[i], n, 1024) ==
+			    HTTP_PARSE_MORE);
+		CU_ASSERT(parse(whole[i]) == HTTP_PARSE_OK);
+	}
+	/* Bytes no request line or field can hold: 400 at once, without
+	 * a line end. */
+	memset(nul, 0, sizeof(nul));
+	CU_ASSERT(partial_refused(nul, sizeof(nul)));
+	CU_ASSERT(partial_refused(nul, 1));
+	CU_ASSERT(partial_refused(LIT("\x16\x03\x01\x02\x00\x01")));
+	CU_ASSERT(partial_refused(LIT("GET\x01")));
+	CU_ASSERT(partial_refused(LIT(" GET")));
+	CU_ASSERT(partial_refused(LIT("GET  ")));
+	CU_ASSERT(partial_refused(LIT("GET x")));
+	CU_ASSERT(partial_refused(LIT("GET /\x7f")));
+	CU_ASSERT(partial_refused(LIT("GET / X")));
+	CU_ASSERT(partial_refused(LIT("GET / HTTP/x")));
+	CU_ASSERT(partial_refused(LIT("GET / HTTP/1.1 ")));
+	CU_ASSERT(partial_refused(LIT("GET / HTTP/1.1\r\r")));
+	CU_ASSERT(partial_refused(LIT("GET / HTTP/1.1\r\nHo\x01")));
+	CU_ASSERT(partial_refused(LIT("GET / HTTP/1.1\r\nHost : x")));
+	CU_ASSERT(partial_refused(LIT("GET / HTTP/1.1\r\n folded")));
+	CU_ASSERT(partial_refused(LIT("GET / HTTP/1.1\r\nHost: x\0")));
+	CU_ASSERT(partial_refused(LIT("GET / HTTP/1.1\r\nHost: x\x1b")));
+	/* A CR at the end may be the start of CRLF; versions are only
+	 * judged whole (HTTP/2.0 is 505, not 400). */
+	CU_ASSERT(parse_n(LIT("GET / HTTP/1.1\r"), 1024) == HTTP_PARSE_MORE);
+	CU_ASSERT(parse_n(LIT("GET / HTTP/2.0"), 1024) == HTTP_PARSE_MORE);
+	CU_ASSERT(parse_n(LIT("\r"), 1024) == HTTP_PARSE_MORE);
+}
+
 static CU_TestInfo tests[] = {
 	{ "GET, keep-alive rules, LF only", test_get },
 	{ "POST, partial input, Expect", test_post },
 	{ "pipelined requests", test_pipelined },
 	{ "header and body caps", test_caps },
 	{ "refusals and their statuses", test_refused },
+	{ "a line refused before its end", test_partial },
 	CU_TEST_INFO_NULL,
 };
 
