@@ -658,7 +658,9 @@ profile_name_string(const X509_NAME *name)
 		goto out;
 	if ((s = malloc((size_t)len + 1)) == NULL)
 		goto out;
-	memcpy(s, data, (size_t)len);
+	/* An empty name prints nothing, and data may then be NULL. */
+	if (len > 0)
+		memcpy(s, data, (size_t)len);
 	s[len] = '\0';
  out:
 	BIO_free(bio);

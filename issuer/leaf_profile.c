@@ -43,6 +43,8 @@ leaf_profile_free(struct leaf_profile *p)
 	free(p->ext_section);
 	free(p->digest);
 	sk_X509_EXTENSION_pop_free(p->exts, X509_EXTENSION_free);
+	X509_EXTENSION_free(p->ku_rsa);
+	X509_EXTENSION_free(p->ku_ec);
 	free(p);
 }
 
@@ -170,6 +172,114 @@ compile_exts(struct leaf_profile *p, const struct config *c)
 	return rc;
 }
 
+/* KeyUsage bits (RFC 5280 4.2.1.3). */
+#define KU_DIGITAL_SIGNATURE_BIT	0
+#define KU_KEY_ENCIPHERMENT_BIT		2
+#define KU_DATA_ENCIPHERMENT_BIT	3
+#define KU_KEY_AGREEMENT_BIT		4
+
+/*
+ * ku_variant makes *out, the keyUsage ext with the bits in set added and
+ * those in clear removed, or leaves it NULL when that changes nothing.
+ * *empty is set when no bit would be left.
+ */
+static int
+ku_variant(X509_EXTENSION **out, int *empty, const X509_EXTENSION *ext,
+    const ASN1_BIT_STRING *ku, const int *set, size_t nset,
+    const int *clear, size_t nclear)
+{
+	ASN1_BIT_STRING *v = NULL;
+	size_t i;
+	int rc = CA_ERR_NOMEM;
+
+	*out = NULL;
+	*empty = 0;
+	if ((v = ASN1_STRING_dup(ku)) == NULL)
+		goto out;
+	for (i = 0; i < nset; i++)
+		if (!ASN1_BIT_STRING_set_bit(v, set[i], 1))
+			goto out;
+	for (i = 0; i < nclear; i++)
+		if (!ASN1_BIT_STRING_set_bit(v, clear[i], 0))
+			goto out;
+	rc = CA_OK;
+	if (ASN1_STRING_cmp(v, ku) == 0)
+		goto out;
+	if (ASN1_STRING_length(v) == 0) {
+		*empty = 1;
+		goto out;
+	}
+	if ((*out = X509V3_EXT_i2d(NID_key_usage,
+	    X509_EXTENSION_get_critical(ext), v)) == NULL)
+		rc = CA_ERR_NOMEM;
+ out:
+	ASN1_BIT_STRING_free(v);
+	return rc;
+}
+
+/*
+ * ku_variants makes the keyUsage this profile gives each key type, since a
+ * usage is only right for some keys (issue 15): RFC 5480 3 forbids
+ * keyEncipherment and dataEncipherment on an EC key; an RSA key in a TLS
+ * server certificate needs keyEncipherment beside digitalSignature (TLS
+ * 1.2 RSA key exchange; NSS refuses the certificate without it, error
+ * -8102), and cannot do keyAgreement (RFC 3279 2.3.1). A profile without
+ * keyUsage is left alone.
+ */
+static int
+ku_variants(struct leaf_profile *p)
+{
+	static const int rsa_clear[] = { KU_KEY_AGREEMENT_BIT },
+	    ec_clear[] = { KU_KEY_ENCIPHERMENT_BIT, KU_DATA_ENCIPHERMENT_BIT };
+	static const int rsa_set[] = { KU_KEY_ENCIPHERMENT_BIT };
+	const X509_EXTENSION *ext = NULL, *e;
+	ASN1_BIT_STRING *ku = NULL;
+	EXTENDED_KEY_USAGE *eku;
+	int i, j, server = 1, rc = CA_ERR_INTERNAL;
+
+	for (i = 0; i < sk_X509_EXTENSION_num(p->exts); i++) {
+		e = sk_X509_EXTENSION_value(p->exts, i);
+		if (ext_nid((X509_EXTENSION *)e) == NID_key_usage)
+			ext = e;
+		if (ext_nid((X509_EXTENSION *)e) != NID_ext_key_usage ||
+		    (eku = X509V3_EXT_d2i((X509_EXTENSION *)e)) == NULL)
+			continue;
+		server = 0;
+		for (j = 0; j < sk_ASN1_OBJECT_num(eku); j++)
+			if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, j)) ==
+			    NID_server_auth)
+				server = 1;
+		EXTENDED_KEY_USAGE_free(eku);
+	}
+	rc = CA_OK;
+	if (ext == NULL || (ku = X509V3_EXT_d2i((X509_EXTENSION *)ext)) ==
+	    NULL)
+		goto out;
+	/* keyEncipherment only where the key signs for a TLS server. */
+	if ((rc = ku_variant(&p->ku_rsa, &p->ku_rsa_empty, ext, ku, rsa_set,
+	    server && ASN1_BIT_STRING_get_bit(ku, KU_DIGITAL_SIGNATURE_BIT) ?
+	    1 : 0, rsa_clear, 1)) != CA_OK ||
+	    (rc = ku_variant(&p->ku_ec, &p->ku_ec_empty, ext, ku, NULL, 0,
+	    ec_clear, 2)) != CA_OK)
+		rc = ca_error(rc, "[%s] keyUsage: out of memory",
+		    p->ext_section);
+ out:
+	ASN1_BIT_STRING_free(ku);
+	return rc;
+}
+
+const X509_EXTENSION *
+leaf_profile_key_ext(const struct leaf_profile *p, const X509_EXTENSION *ext,
+    int rsa)
+{
+	if (ext_nid((X509_EXTENSION *)ext) != NID_key_usage)
+		return ext;
+	if (rsa)
+		return p->ku_rsa_empty ? NULL : p->ku_rsa != NULL ?
+		    p->ku_rsa : ext;
+	return p->ku_ec_empty ? NULL : p->ku_ec != NULL ? p->ku_ec : ext;
+}
+
 static int
 dup_str(char **out, const char *s, const char *section)
 {
@@ -281,7 +391,8 @@ leaf_profile_load(struct leaf_profile **out, const struct config *c,
 		goto out;
 	if ((rc = dup_str(&p->ext_section, v, section)) != CA_OK)
 		goto out;
-	if ((rc = compile_exts(p, c)) != CA_OK)
+	if ((rc = compile_exts(p, c)) != CA_OK ||
+	    (rc = ku_variants(p)) != CA_OK)
 		goto out;
 
 	*out = p;

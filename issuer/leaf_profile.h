@@ -78,6 +78,13 @@ struct leaf_profile {
 	 * when it was added. Owned by the profile.
 	 */
 	STACK_OF(X509_EXTENSION) *exts;
+	/*
+	 * The keyUsage for RSA and for EC keys when it differs from the
+	 * configured one (see leaf_profile_key_ext); *_empty when nothing
+	 * of it is left for that key type.
+	 */
+	X509_EXTENSION *ku_rsa, *ku_ec;
+	int ku_rsa_empty, ku_ec_empty;
 };
 
 /*
@@ -88,6 +95,18 @@ struct leaf_profile {
  */
 int leaf_profile_load(struct leaf_profile **out, const struct config *c,
     const char *section) __attribute__((warn_unused_result));
+
+/*
+ * leaf_profile_key_ext returns what to put in a certificate for ext, one of
+ * p->exts, when the key is RSA (rsa = 1) or EC (0): ext itself, except
+ * that keyUsage follows the key type. An RSA key gets keyEncipherment
+ * beside digitalSignature when the profile's EKU allows serverAuth (or it
+ * has none), and never keyAgreement; an EC key never gets keyEncipherment
+ * or dataEncipherment (RFC 5480 3). NULL when the configured keyUsage
+ * leaves nothing for that key type. The result belongs to p.
+ */
+const X509_EXTENSION *leaf_profile_key_ext(const struct leaf_profile *p,
+    const X509_EXTENSION *ext, int rsa);
 
 /* leaf_profile_free releases a profile; leaf_profile_free(NULL) is a no-op. */
 void leaf_profile_free(struct leaf_profile *p);

@@ -900,7 +900,7 @@ struct expect {
 	const X509_ALGOR *sigalg;		/* as X509_sign_ctx set it */
 	const EVP_MD *md;
 	const struct signer_intent *in;
-	int64_t max_lifetime;
+	int64_t max_lifetime;	/* the profile's, plus its backdate */
 };
 
 static int
@@ -1119,8 +1119,9 @@ validity_choose(time_t *nb, time_t *na, const struct signer *s,
 	else
 		*nb = (time_t)in->not_before;
 	life = in->lifetime == 0 ? lp->default_lifetime : in->lifetime;
-	if (life < 0)
-		return ca_error(CA_ERR_INVALID, "%s: negative lifetime", what);
+	if (life <= 0)
+		return ca_error(CA_ERR_INVALID, "%s: lifetime %lld s: it must "
+		    "be positive", what, (long long)life);
 	if (life > lp->max_lifetime) {
 		if (!lp->clamp)
 			return ca_error(CA_ERR_POLICY, "%s: lifetime %lld s is "
@@ -1128,10 +1129,16 @@ validity_choose(time_t *nb, time_t *na, const struct signer *s,
 			    (long long)life, (long long)lp->max_lifetime);
 		life = lp->max_lifetime;
 	}
-	*na = *nb + (time_t)life;
+	/*
+	 * The lifetime runs from now (or from a later requested notBefore);
+	 * the backdate only moves notBefore, for clocks that are behind.
+	 */
+	*na = (*nb > now ? *nb : now) + (time_t)life;
 	if (*na > s->inter_na)
-		return ca_error(CA_ERR_POLICY, "%s: the certificate would "
-		    "outlive the intermediate certificate", what);
+		return ca_error(CA_ERR_POLICY, "%s: a lifetime of %lld s would "
+		    "outlive the intermediate certificate (notAfter in %lld "
+		    "s); ask for a shorter one", what, (long long)life,
+		    (long long)(s->inter_na - now));
 	return CA_OK;
 }
 
@@ -1166,6 +1173,8 @@ signer_issue_info(struct signer *s, uint8_t **der_out, size_t *der_len,
 	ASN1_INTEGER *serial = NULL;
 	ASN1_OCTET_STRING *ski = NULL;
 	X509_EXTENSION *san = NULL, *skiext = NULL;
+	const X509_EXTENSION *ext;
+	ASN1_OBJECT *alg = NULL;
 	STACK_OF(X509_EXTENSION) *track = NULL;
 	unsigned char *der = NULL, *spki = NULL;
 	uint8_t h[SKI_LEN];
@@ -1242,10 +1251,22 @@ signer_issue_info(struct signer *s, uint8_t **der_out, size_t *der_len,
 	if ((spki_len = ASN1_item_i2d((ASN1_VALUE *)spki_in, &spki,
 	    ASN1_ITEM_rptr(signer_spki))) <= 0)
 		goto nomem;
-	for (i = 0; i < (size_t)sk_X509_EXTENSION_num(lp->exts); i++)
-		if ((rc = add_ext(x, track, sk_X509_EXTENSION_value(lp->exts,
-		    (int)i), what)) != CA_OK)
+	X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL,
+	    X509_get_X509_PUBKEY(x));
+	for (i = 0; i < (size_t)sk_X509_EXTENSION_num(lp->exts); i++) {
+		/* keyUsage follows the key type (leaf_profile_key_ext). */
+		if ((ext = leaf_profile_key_ext(lp, sk_X509_EXTENSION_value(
+		    lp->exts, (int)i), OBJ_obj2nid(alg) ==
+		    NID_rsaEncryption)) == NULL) {
+			rc = ca_error(CA_ERR_POLICY, "%s: the profile's keyUsage "
+			    "leaves nothing this key type may do (RFC 5480 3); "
+			    "use another key type", what);
 			goto out;
+		}
+		if ((rc = add_ext(x, track, (X509_EXTENSION *)ext, what)) !=
+		    CA_OK)
+			goto out;
+	}
 	if ((rc = add_ext(x, track, san, what)) != CA_OK)
 		goto out;
 	if ((rc = ski_compute(h, lp->ski == LEAF_SKI_SHA1 ? s->sha1 :
@@ -1289,7 +1310,7 @@ signer_issue_info(struct signer *s, uint8_t **der_out, size_t *der_len,
 	e.sigalg = X509_get0_tbs_sigalg(x);
 	e.md = sp->md;
 	e.in = in;
-	e.max_lifetime = lp->max_lifetime;
+	e.max_lifetime = lp->max_lifetime + lp->backdate;
 	if ((rc = check_cert(s, der, len, &e, what)) != CA_OK)
 		goto out;
 

@@ -204,7 +204,9 @@ basicConstraints      = critical, CA:TRUE, pathlen:0
 # digitalSignature: carapace-ocsp may sign OCSP responses with this key
 # (RFC 5280 4.2.1.3); drop it when a delegated responder always signs.
 keyUsage              = critical, digitalSignature, keyCertSign, cRLSign
-extendedKeyUsage      = serverAuth, clientAuth
+# EKU on a CA constrains what it may certify; OCSPSigning lets it certify a
+# delegated OCSP responder that GnuTLS accepts (see docs/ceremony-file.md).
+extendedKeyUsage      = serverAuth, clientAuth, OCSPSigning
 nameConstraints       = critical, permitted;DNS:example.internal
 authorityInfoAccess   = OCSP;URI:http://ocsp.example.internal/, caIssuers;URI:http://pki.example.internal/root.crt
 crlDistributionPoints = URI:http://pki.example.internal/root.crl

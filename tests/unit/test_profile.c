@@ -556,6 +556,15 @@ test_name(void)
 	free(s);
 	X509_NAME_free(n);
 
+	/* An empty name (a CSR with SANs only, RFC 5280 4.2.1.6) is "". */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(n = X509_NAME_new());
+	s = profile_name_string(n);
+	CU_ASSERT_PTR_NOT_NULL(s);
+	if (s != NULL)
+		CU_ASSERT_STRING_EQUAL(s, "");
+	free(s);
+	X509_NAME_free(n);
+
 	CU_ASSERT_EQUAL_FATAL(profile_name_from_section(&n, cnf, "dn_multi",
 	    NULL), CA_OK);
 	CU_ASSERT_EQUAL(X509_NAME_entry_count(n), 3);

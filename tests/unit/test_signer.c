@@ -45,7 +45,20 @@ static const char profiles[] =
     "lifetime_over_max = clamp\n"
     "backdate = 5m\n"
     "ski = sha256\n"
-    "extensions = server_ext\n";
+    "extensions = server_ext\n"
+    "[client]\n"
+    "max_lifetime = 1h\n"
+    "key_types = ec-p256 rsa-2048\n"
+    "extensions = client_ext\n"
+    "[client_ext]\n"
+    "keyUsage = critical,digitalSignature,keyEncipherment,keyAgreement\n"
+    "extendedKeyUsage = clientAuth\n"
+    "[kx]\n"
+    "max_lifetime = 1h\n"
+    "key_types = ec-p256 rsa-2048\n"
+    "extensions = kx_ext\n"
+    "[kx_ext]\n"
+    "keyUsage = critical,keyEncipherment\n";
 
 static EVP_PKEY *root_key, *inter_key;
 static X509 *root, *inter;
@@ -155,7 +168,9 @@ suite_init(void)
 	if ((c = load_text(profiles)) == NULL)
 		return -1;
 	ok = signer_add_profile(signer, c, "server") == CA_OK &&
-	    signer_add_profile(signer, c, "clamped") == CA_OK;
+	    signer_add_profile(signer, c, "clamped") == CA_OK &&
+	    signer_add_profile(signer, c, "client") == CA_OK &&
+	    signer_add_profile(signer, c, "kx") == CA_OK;
 	config_free(c);
 	return ok ? 0 : -1;
 }
@@ -453,11 +468,23 @@ test_lifetime(void)
 	in.lifetime = 30 * 86400;
 	x = issue(&in, CA_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-	CU_ASSERT_EQUAL(lifetime_of(x), 7200);
-	/* backdate = 5m: notBefore is about five minutes ago. */
+	/* backdate = 5m: notBefore is about five minutes ago... */
 	CU_ASSERT(X509_cmp_time(X509_get0_notBefore(x), &(time_t){ now -
 	    290 }) < 0);
+	/* ...and the lifetime still runs from now (issue 15). */
+	CU_ASSERT_EQUAL(lifetime_of(x), 7200 + 300);
+	CU_ASSERT(X509_cmp_time(X509_get0_notAfter(x), &(time_t){ now +
+	    7200 - 1 }) > 0);
 	CU_ASSERT(chain_verify(x));
+	X509_free(x);
+	/* 90 s with a 5-minute backdate: valid for 90 s from now. */
+	in.lifetime = 90;
+	x = issue(&in, CA_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT(X509_cmp_time(X509_get0_notAfter(x), &(time_t){ now +
+	    89 }) > 0);
+	CU_ASSERT(X509_cmp_time(X509_get0_notAfter(x), &(time_t){ now +
+	    95 }) < 0);
 	X509_free(x);
 
 	/* An explicit notBefore close to now is kept; far away is refused. */
@@ -474,6 +501,63 @@ test_lifetime(void)
 	in.not_before = now + 3600;
 	CU_ASSERT_PTR_NULL(issue(&in, CA_ERR_INVALID));
 	EVP_PKEY_free(key);
+}
+
+/* ku_of: the certificate's keyUsage bits, as X509_get_key_usage has them. */
+static uint32_t
+ku_of(X509 *x)
+{
+	return X509_get_key_usage(x);
+}
+
+/* keyUsage follows the key type (issue 15). */
+static void
+test_key_usage(void)
+{
+	struct signer_intent in;
+	EVP_PKEY *ec = key_ec("P-256"), *rsa = key_rsa(2048);
+	X509 *x;
+
+	/* server profile, digitalSignature: RSA gains keyEncipherment. */
+	intent_init(&in, rsa);
+	x = issue(&in, CA_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL(ku_of(x), KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+	CU_ASSERT(chain_verify(x));
+	X509_free(x);
+	intent_init(&in, ec);
+	x = issue(&in, CA_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL(ku_of(x), KU_DIGITAL_SIGNATURE);
+	X509_free(x);
+
+	/* client profile: EC loses keyEncipherment, RSA keyAgreement. */
+	intent_init(&in, ec);
+	snprintf(in.profile, sizeof(in.profile), "client");
+	x = issue(&in, CA_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL(ku_of(x), KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT);
+	X509_free(x);
+	intent_init(&in, rsa);
+	snprintf(in.profile, sizeof(in.profile), "client");
+	x = issue(&in, CA_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL(ku_of(x), KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+	X509_free(x);
+
+	/* keyEncipherment alone leaves an EC key nothing: refused. */
+	intent_init(&in, ec);
+	snprintf(in.profile, sizeof(in.profile), "kx");
+	CU_ASSERT_PTR_NULL(issue(&in, CA_ERR_POLICY));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "RFC 5480"));
+	intent_init(&in, rsa);
+	snprintf(in.profile, sizeof(in.profile), "kx");
+	x = issue(&in, CA_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL(ku_of(x), KU_KEY_ENCIPHERMENT);
+	X509_free(x);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(rsa);
 }
 
 static time_t
@@ -968,6 +1052,7 @@ test_threads(void)
 static CU_TestInfo tests[] = {
 	{ "issue", test_issue },
 	{ "lifetime", test_lifetime },
+	{ "keyUsage follows the key type", test_key_usage },
 	{ "intermediate_validity", test_intermediate_validity },
 	{ "key_types", test_key_types },
 	{ "spki", test_spki },
