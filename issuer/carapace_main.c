@@ -203,8 +203,8 @@ static const struct cmd cmds[] = {
 "\n"
 "Revokes a certificate. SERIAL is in hex; REASON is an RFC 5280 5.3.1\n"
 "name: unspecified, keyCompromise, cACompromise, affiliationChanged,\n"
-"superseded, cessationOfOperation, certificateHold, privilegeWithdrawn,\n"
-"aACompromise.\n" },
+"superseded, cessationOfOperation, privilegeWithdrawn, aACompromise.\n"
+"Revocation is final: certificateHold and removeFromCRL are refused.\n" },
 	{ CMD_LIST, "list", NULL, O_OPERATOR | O_STATUS, 0,
 "usage: carapace list [-S URL] [--status issued|revoked|reserved|abandoned]\n"
 "\n"

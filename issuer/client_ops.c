@@ -420,8 +420,13 @@ client_revoke(const struct client_ops_opts *o)
 		return usage_fail("revoke: --reason %s: not an RFC 5280 5.3.1 "
 		    "reason (unspecified, keyCompromise, cACompromise, "
 		    "affiliationChanged, superseded, cessationOfOperation, "
-		    "certificateHold, removeFromCRL, privilegeWithdrawn, "
-		    "aACompromise)", o->reason);
+		    "privilegeWithdrawn, aACompromise)", o->reason);
+	if (reason == 6 || reason == 8)
+		return usage_fail("revoke: --reason %s: revocation is final "
+		    "here, so there is no hold to put or release; revoke with "
+		    "another reason (superseded, cessationOfOperation, ...), "
+		    "and issue a new certificate if it is needed again",
+		    o->reason);
 	if (client_serial_parse(&serial, o->arg) != CA_OK) {
 		fprintf(stderr, "carapace: %s\n", ca_error_detail());
 		return CLIENT_EXIT_USAGE;

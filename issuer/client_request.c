@@ -483,10 +483,14 @@ key_pem(BIO **out, EVP_PKEY *key)
 	return CA_OK;
 }
 
-/* Append the PEM of one DER certificate to b; the certificate too. */
+/*
+ * Append the PEM of one DER certificate to b, unless it is a self-signed
+ * root and skip_root is set (--chain-out leaves the trust anchor out: a
+ * relying party must already have it); the certificate to *xout too.
+ */
 static int
 cert_pem_append(BIO *b, X509 **xout, const ASN1_OCTET_STRING *der,
-    const char *what)
+    int skip_root, const char *what)
 {
 	const unsigned char *p = ASN1_STRING_get0_data(der);
 	long len = ASN1_STRING_length(der);
@@ -500,7 +504,8 @@ cert_pem_append(BIO *b, X509 **xout, const ASN1_OCTET_STRING *der,
 		return ca_error_openssl(CA_ERR_INVALID, "the server sent a "
 		    "%s that does not parse", what);
 	}
-	if (!PEM_write_bio_X509(b, x)) {
+	if ((!skip_root || (X509_get_extension_flags(x) & EXFLAG_SS) == 0) &&
+	    !PEM_write_bio_X509(b, x)) {
 		X509_free(x);
 		return ca_error_openssl(CA_ERR_INTERNAL, "PEM");
 	}
@@ -544,7 +549,7 @@ issued_write(const PROTO_ISSUED *is, EVP_PKEY *key, const char *key_out,
 		rc = ca_error(CA_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = cert_pem_append(cb, &leaf, is->certificate,
+	if ((rc = cert_pem_append(cb, &leaf, is->certificate, 0,
 	    "certificate")) != CA_OK)
 		goto fail;
 	serial = client_serial_hex(X509_get0_serialNumber(leaf));
@@ -555,7 +560,7 @@ issued_write(const PROTO_ISSUED *is, EVP_PKEY *key, const char *key_out,
 	}
 	for (i = 0; i < sk_ASN1_OCTET_STRING_num(is->chain); i++)
 		if ((rc = cert_pem_append(chb, NULL,
-		    sk_ASN1_OCTET_STRING_value(is->chain, i),
+		    sk_ASN1_OCTET_STRING_value(is->chain, i), 1,
 		    "chain certificate")) != CA_OK)
 			goto fail;
 	if (key_out != NULL) {

@@ -317,6 +317,15 @@ openssl verify -CAfile "$CA/root.pem" -untrusted "$CA/intermediate.pem" \
     "$T/c1.pem" >/dev/null 2>&1 || fail "c1.pem does not verify"
 certs_in_log "$T/c1.pem" "$T/dev1-new.pem" "$T/rev.pem"
 
+# Revocation is final: a hold (or its release) is refused before anything
+# is sent, and the certificate stays issued.
+log_state >"$T/state0"
+for reason in certificateHold removeFromCRL; do
+	car_refused "revoke --reason $reason" 2 'revocation is final' \
+	    revoke -S "$OPS" "$(serial_of "$T/c1.pem")" --reason "$reason"
+	assert_unchanged "revoke --reason $reason" "$T/state0"
+done
+
 car_ok "log verify" log verify -S "$OPS"
 grep -q '^log verify: OK' "$T/car.stdout" || fail "log verify did not say OK"
 iss_stop
