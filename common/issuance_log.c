@@ -119,7 +119,23 @@ static const char *const migrations[ISSUANCE_LOG_SCHEMA_VERSION] = {
 	"DROP INDEX certificates_revoked;"
 	"CREATE INDEX certificates_revoked ON certificates"
 	" (issuer_key_id, serial, revoked_at, revocation_reason)"
-	" WHERE status = 'revoked';"
+	" WHERE status = 'revoked';",
+	/*
+	 * 2 -> 3: what a renewal was renewed from (so that its completion
+	 * can refuse a revoked parent and an auditor can list a
+	 * certificate's renewals), the hash of the request's CSR (so that a
+	 * resent request gets the certificate recorded for it), and an index
+	 * of the rows still reserved (resolved at the issuer's start without
+	 * reading the whole table).
+	 */
+	"ALTER TABLE certificates ADD COLUMN parent_serial BLOB"
+	" CHECK (parent_serial IS NULL OR length(parent_serial) = 16);"
+	"ALTER TABLE certificates ADD COLUMN request_hash BLOB"
+	" CHECK (request_hash IS NULL OR length(request_hash) = 32);"
+	"CREATE INDEX certificates_reserved ON certificates (created_at)"
+	" WHERE status = 'reserved';"
+	"CREATE INDEX certificates_parent ON certificates (parent_serial)"
+	" WHERE parent_serial IS NOT NULL;"
 };
 
 int
@@ -945,6 +961,7 @@ issuance_cert_free(struct issuance_cert *c)
 	free(c->requester);
 	free(c->attestation);
 	free(c->evidence);
+	free(c->request_hash);
 	free(c->token_id);
 	free(c);
 }

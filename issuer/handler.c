@@ -46,6 +46,7 @@ struct issue {
 	const char *attestation;
 	const char *requester;
 	uint8_t evidence[SIGNER_EVIDENCE_LEN];
+	uint8_t csr_hash[SHA256_DIGEST_LENGTH];	/* the CSR as received */
 	char who[300];
 };
 
@@ -668,6 +669,8 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	rec.attestation = (char *)is->attestation;
 	rec.evidence = is->evidence;
 	rec.evidence_len = sizeof(is->evidence);
+	rec.request_hash = is->csr_hash;
+	rec.request_hash_len = sizeof(is->csr_hash);
 	memset(&comp, 0, sizeof(comp));
 	comp.cert = &rec;
 	if (is->tok != NULL)
@@ -676,7 +679,16 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 		comp.seen_kind = is->seen_kind;
 		comp.seen_id = is->doc->instance;
 	}
+	/* A renewal is refused at commit if its parent was revoked since. */
+	if (is->pop != NULL && is->pop->kind == X509POP_RENEWAL)
+		comp.parent_serial = is->pop->serial;
 	rc = issuance_log_complete(h->log, &comp);
+	if (rc == CA_ERR_REVOKED) {
+		r = refuse(PROTOCOL_BAD_ATTESTATION, "%s: %s; ask the operator, "
+		    "or request a new certificate with a join token", is->who,
+		    ca_error_detail());
+		goto out;
+	}
 	if (rc == CA_ERR_DENIED || rc == CA_ERR_EXPIRED) {
 		r = commit_refusal(h, is, rc);
 		goto out;
@@ -753,6 +765,9 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 			    "range 1..%lld seconds", PROTOCOL_MAX_LIFETIME);
 		lifetime = l;
 	}
+	/* Recorded with the certificate: what a resent request matches. */
+	SHA256(ASN1_STRING_get0_data(ir->csr),
+	    (size_t)ASN1_STRING_length(ir->csr), is.csr_hash);
 	rc = csr_request_decode(&is.req, h->csrv,
 	    ASN1_STRING_get0_data(ir->csr),
 	    (size_t)ASN1_STRING_length(ir->csr));
