@@ -878,7 +878,9 @@ issuance_log_crl_number_next(struct issuance_log *log, int64_t *out,
 }
 
 int
-issuance_log_seen(struct issuance_log *log, const char *kind, const char *id)
+issuance_log_seen(struct issuance_log *log,
+    uint8_t serial_out[ISSUANCE_LOG_SERIAL_LEN], const char *kind,
+    const char *id)
 {
 	struct ilog_rconn *r;
 	sqlite3_stmt *st = NULL;
@@ -887,18 +889,23 @@ issuance_log_seen(struct issuance_log *log, const char *kind, const char *id)
 	/* An early refusal; issuance_log_complete checks it again. */
 	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
 		return rc;
-	if ((rc = ilog_prep(&r->cache, &st, "SELECT first_seen FROM "
-	    "seen_instances WHERE kind = ? AND instance_id = ?")) != CA_OK)
+	if ((rc = ilog_prep(&r->cache, &st, "SELECT first_seen, serial "
+	    "FROM seen_instances WHERE kind = ? AND instance_id = ?")) !=
+	    CA_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
+	if (step == SQLITE_ROW) {
+		if (serial_out != NULL &&
+		    sqlite3_column_bytes(st, 1) == ISSUANCE_LOG_SERIAL_LEN)
+			memcpy(serial_out, sqlite3_column_blob(st, 1),
+			    ISSUANCE_LOG_SERIAL_LEN);
 		rc = ca_error(CA_ERR_DENIED, "%s instance %s: already "
 		    "accepted at %" PRId64 "; an identity document is "
 		    "accepted once per instance", kind, id,
 		    (int64_t)sqlite3_column_int64(st, 0));
-	else if (step != SQLITE_DONE)
+	} else if (step != SQLITE_DONE)
 		rc = ilog_db_err(r->db, log->path, "seen instances");
  out:
 	ilog_done(st);

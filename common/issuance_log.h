@@ -245,9 +245,12 @@ int issuance_log_crl_number_next(struct issuance_log *log, int64_t *out,
 
 /*
  * issuance_log_seen reports whether an identity document instance was
- * already accepted: CA_OK when never seen, CA_ERR_DENIED when seen.
+ * already accepted: CA_OK when never seen, CA_ERR_DENIED when seen, and
+ * then, if serial_out is not NULL, the serial of the certificate it was
+ * accepted for is written there.
  */
-int issuance_log_seen(struct issuance_log *log, const char *kind,
+int issuance_log_seen(struct issuance_log *log,
+    uint8_t serial_out[ISSUANCE_LOG_SERIAL_LEN], const char *kind,
     const char *id) __attribute__((warn_unused_result));
 
 /*

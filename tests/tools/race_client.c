@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * race_client: a "usage: race_client [-i] [-w SECONDS] "
+ * race_client: a "usage: race_client [-i] [-o CERT] [-w SECONDS] "
 	    "race|load|issue|replay|nonce-forged|renew-race|raw|tokens "
 	    "args...\n" wire-protocol client for the issuer's integration
  * tests and bench/issue-bench. It speaks common/protocol.h directly, so
@@ -18,8 +18,9 @@
  *	one request per token, each with a new P-256 key (keys and requests
  *	are made before the clock starts); certificates go to OUTDIR/K.der
  *	as they arrive. Prints certificates/s, p50/p99 latency, client CPU.
- *   race_client [-w SECONDS] issue URL TOKENFILE CSR [LIFETIME]
- *	one issue request with the given CSR (PEM or DER, sent as is).
+ *   race_client [-w SECONDS] [-o CERT] issue URL TOKENFILE CSR [LIFETIME]
+ *	one issue request with the given CSR (PEM or DER, sent as is);
+ *	with -o, the certificate of an ok answer is written to CERT (DER).
  *   race_client [-w SECONDS] replay URL CERT KEY NAME...
  *	x509pop: one nonce, one CSR (new key, NAMEs) signed with KEY, sent
  *	twice; prints both answers.
@@ -91,6 +92,8 @@ static int wait_s = 20;
  * memory and written after the clock stops (the benchmark).
  */
 static int write_now;
+/* -o: where issue writes the certificate of an ok answer. */
+static const char *cert_out;
 
 static void
 usage(void)
@@ -914,6 +917,7 @@ csr_der_read(const char *path, uint8_t **der, size_t *len)
 static int
 cmd_issue(int ac, char **av)
 {
+	PROTO_RESPONSE *resp = NULL;
 	struct token *tok;
 	size_t ntok, csr_len, msg_len;
 	uint8_t *csr = NULL, *msg = NULL;
@@ -928,7 +932,12 @@ cmd_issue(int ac, char **av)
 	    issue_encode(&msg, &msg_len, csr, csr_len, tok, lifetime) != 0)
 		ret = 2;
 	else
-		ret = send_print(av[0], msg, msg_len, NULL);
+		ret = send_print(av[0], msg, msg_len, &resp);
+	if (ret == 0 && cert_out != NULL && issued_write(resp, cert_out) != 0) {
+		fprintf(stderr, "race_client: %s: cannot write\n", cert_out);
+		ret = 2;
+	}
+	PROTO_RESPONSE_free(resp);
 	sodium_memzero(tok, ntok * sizeof(*tok));
 	free(tok);
 	OPENSSL_free(csr);
@@ -1208,10 +1217,13 @@ main(int argc, char **argv)
 	char **av;
 	const char *cmd;
 
-	while ((ch = getopt(argc, argv, "iw:")) != -1) {
+	while ((ch = getopt(argc, argv, "io:w:")) != -1) {
 		switch (ch) {
 		case 'i':
 			write_now = 1;
+			break;
+		case 'o':
+			cert_out = optarg;
 			break;
 		case 'w':
 			wait_s = atoi(optarg);

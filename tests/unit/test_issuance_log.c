@@ -475,6 +475,7 @@ test_refused_does_not_consume(void)
 	struct issuance_cert c;
 	struct join_token *t = NULL;
 	uint8_t s1[ISSUANCE_LOG_SERIAL_LEN], s2[ISSUANCE_LOG_SERIAL_LEN];
+	uint8_t seen[ISSUANCE_LOG_SERIAL_LEN];
 	uint8_t der[] = { 0x30, 0x00 };
 
 	fresh();
@@ -494,10 +495,14 @@ test_refused_does_not_consume(void)
 	memcpy(c.serial, s1, sizeof(s1));
 	req.seen_kind = "iid:test";
 	req.seen_id = "i-123";
-	CU_ASSERT_EQUAL(issuance_log_seen(log, "iid:test", "i-123"), CA_OK);
+	CU_ASSERT_EQUAL(issuance_log_seen(log, NULL, "iid:test", "i-123"),
+	    CA_OK);
 	CU_ASSERT_EQUAL(issuance_log_complete(log, &req), CA_OK);
-	CU_ASSERT_EQUAL(issuance_log_seen(log, "iid:test", "i-123"),
+	memset(seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(issuance_log_seen(log, seen, "iid:test", "i-123"),
 	    CA_ERR_DENIED);
+	/* ... and names the certificate it was accepted for ... */
+	CU_ASSERT_EQUAL(memcmp(seen, s1, sizeof(s1)), 0);
 	/* ... so a request with a good token and a replayed instance is
 	 * refused after the token update ran, and the token survives. */
 	memcpy(c.serial, s2, sizeof(s2));

@@ -204,7 +204,7 @@ look(void *arg)
 	    c->status != ISSUANCE_ISSUED)
 		l->failures++;
 	issuance_cert_free(c);
-	if (issuance_log_seen(l->log, "iid:test", "i-1") != CA_OK)
+	if (issuance_log_seen(l->log, NULL, "iid:test", "i-1") != CA_OK)
 		l->failures++;
 	if (issuance_log_verify(l->log, &rep) != CA_OK)
 		l->failures++;
