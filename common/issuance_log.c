@@ -463,6 +463,9 @@ issuance_log_close(struct issuance_log *log)
 	sqlite3_close(log->db);
 	if (log->wal_fd >= 0)
 		close(log->wal_fd);
+	/* After every connection: closing it drops SQLite's POSIX locks. */
+	if (log->locked)
+		close(log->lock_fd);
 	pthread_mutex_destroy(&log->q_mtx);
 	pthread_mutex_destroy(&log->sync_mtx);
 	pthread_mutex_destroy(&log->r_mtx);

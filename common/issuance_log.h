@@ -208,6 +208,21 @@ int issuance_log_abandon(struct issuance_log *log,
     __attribute__((warn_unused_result));
 
 /*
+ * issuance_log_recover is for the log's one issuer, once, after
+ * issuance_log_open and before it takes requests (it lives in
+ * issuance_log_recover.c). It takes an exclusive lock on the log file,
+ * held until issuance_log_close, so that a second issuer on the same log
+ * is refused (CA_ERR_EXISTS) rather than having its reservations resolved
+ * under it. Then every row still "reserved" (left by an issuer that died
+ * between reserving a serial and recording its certificate) is marked
+ * "abandoned", as issuance_log_abandon does: no client can hold such a
+ * certificate, since nothing is returned before it is recorded. *abandoned
+ * is how many rows were resolved.
+ */
+int issuance_log_recover(struct issuance_log *log, int64_t *abandoned)
+    __attribute__((warn_unused_result));
+
+/*
  * issuance_log_revoke revokes an issued certificate with an RFC 5280
  * reason code (6, 7 and 8 are refused) at the current time and appends a
  * "revoke" chain entry. Revocation is final: revoking again is

@@ -85,6 +85,8 @@ struct issuance_log {
 	void *clock_arg;
 	uint64_t commits;		/* statistics: transactions, rows */
 	uint64_t committed_rows;	/* (under db_mtx) */
+	int lock_fd;			/* issuance_log_recover's flock */
+	int locked;			/* lock_fd is open (0 after open) */
 };
 
 struct issuance_log_reader {

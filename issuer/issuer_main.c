@@ -8,14 +8,16 @@
  * Startup: read the configuration, open the HSM key (after any fork; this
  * program never forks), check that its public key matches the
  * intermediate certificate (signer_new_hsm), open the issuance log
- * (created and migrated if needed), compile the profiles and policy, bind
- * the listeners, then serve until SIGTERM or SIGINT, which drain the
- * requests in flight and close the log. Exit 0 on a clean shutdown, 1 on a
- * runtime failure, 2 on a usage or configuration error.
+ * (created and migrated if needed), claim it and resolve the serials a
+ * crash left reserved (issuance_log_recover), compile the profiles and
+ * policy, bind the listeners, then serve until SIGTERM or SIGINT, which
+ * drain the requests in flight and close the log. Exit 0 on a clean
+ * shutdown, 1 on a runtime failure, 2 on a usage or configuration error.
  */
 #include "config.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -178,6 +180,7 @@ serve(const struct issuer_config *cfg, struct hsm_key *key,
 	struct handler *h = NULL;
 	struct server *srv = NULL;
 	X509 *inter = NULL;
+	int64_t abandoned = 0;
 	size_t i;
 	int sig, rc;
 
@@ -189,8 +192,13 @@ serve(const struct issuer_config *cfg, struct hsm_key *key,
 		if ((rc = signer_add_profile(signer, cfg->conf,
 		    cfg->profiles[i])) != CA_OK)
 			goto out;
-	if ((rc = issuance_log_open(&log, cfg->log)) != CA_OK)
+	if ((rc = issuance_log_open(&log, cfg->log)) != CA_OK ||
+	    (rc = issuance_log_recover(log, &abandoned)) != CA_OK)
 		goto out;
+	if (abandoned > 0)
+		log_info("%s: %" PRId64 " serials were left reserved by an "
+		    "earlier run that stopped before recording them; marked "
+		    "abandoned (never issued)", cfg->log, abandoned);
 	if ((rc = handler_new(&h, cfg, signer, log, inter)) != CA_OK)
 		goto out;
 	if ((rc = server_new(&srv, cfg, h)) != CA_OK ||

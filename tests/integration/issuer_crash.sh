@@ -3,7 +3,8 @@
 # issuer_crash.sh: kill -9 the issuer while 8 clients are getting
 # certificates, restart it, and let the clients finish. Every certificate a
 # client received (race_client writes each one to a file as it arrives) must
-# be in the log, byte for byte; PRAGMA integrity_check must say ok; no
+# be in the log, byte for byte; the rows the kill left reserved are
+# abandoned by the restart; PRAGMA integrity_check must say ok; no
 # serial appears twice; carapace log verify passes; and the restarted
 # issuer issues again. A client whose request was in flight at the kill
 # gets its certificate when nng resends the request to the new process
@@ -42,8 +43,18 @@ n_before=$(ls "$T/certs" | wc -l)
     fail "the load finished before the kill: raise CRASH_TOKENS"
 iss_kill9
 ok "kill -9 after $n_before certificates"
+# What the crash left reserved is resolved by the restart.
+left=$(sql "SELECT count(*) FROM certificates WHERE status = 'reserved'")
+lastid=$(sql "SELECT max(id) FROM certificates")
 sleep 0.5
 iss_start same
+[ "$(sql "SELECT count(*) FROM certificates WHERE status = 'reserved' AND id <= $lastid")" -eq 0 ] ||
+    fail "rows the crash left reserved are still reserved after the restart"
+if [ "$left" -gt 0 ]; then
+	grep -q ": $left serials were left reserved" "$T/issuer.err" ||
+	    fail "the restarted issuer did not log the $left reservations it resolved"
+fi
+ok "the crash left $left rows reserved; the restart marked them abandoned"
 r=0
 wait "$LOAD" || r=$?
 cat "$T/load.out" "$T/load.err"
