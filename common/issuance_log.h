@@ -87,7 +87,7 @@ struct issuance_cert {
 	char *attestation;		/* "join-token", "x509pop", "iid" */
 	uint8_t *evidence;		/* digest of the attestation evidence */
 	size_t evidence_len;
-	uint8_t *request_hash;		/* SHA-256 of the CSR as received, or NULL */
+	uint8_t *request_hash;		/* SHA-256 of the CSR's request info */
 	size_t request_hash_len;	/* 0 or ISSUANCE_LOG_HASH_LEN */
 	char *token_id;			/* output only: the token consumed */
 	int64_t created_at;		/* output only: reservation time */

@@ -46,7 +46,6 @@ struct issue {
 	const char *attestation;
 	const char *requester;
 	uint8_t evidence[SIGNER_EVIDENCE_LEN];
-	uint8_t csr_hash[SHA256_DIGEST_LENGTH];	/* the CSR as received */
 	char who[300];
 };
 
@@ -208,10 +207,12 @@ static PROTO_RESPONSE *issued_response(const struct handler *h,
  * resent_answer answers a request that repeats one whose certificate is
  * already recorded: serial was paid for with the same attestation (the
  * join token, or the identity document's instance, that the caller found
- * used) and the log holds the SHA-256 of the same CSR, byte for byte. A
- * client whose answer was lost (the issuer died between the commit and the
- * reply, the connection broke, nng resent the request) gets the
- * certificate it already paid for, not a refusal; a different CSR is still
+ * used) and the log holds the hash of the same CSR content (subject, key,
+ * names asked for: csr_request.info_hash; the signature may differ, as
+ * ECDSA signs anew). A client whose answer was lost (the issuer died
+ * between the commit and the reply, the connection broke, nng resent the
+ * request, the client ran again with the same key) gets the certificate it
+ * already paid for, not a refusal; another key or other names are still
  * refused by the caller. The certificate must still be issued (not
  * revoked) and unexpired. Returns NULL when the request is not such a
  * resend, or when the log cannot say (the caller then refuses as before).
@@ -227,17 +228,17 @@ resent_answer(struct handler *h, const struct issue *is,
 	if (issuance_log_find(h->log, &c, serial) != CA_OK)
 		goto out;
 	if (c->status != ISSUANCE_ISSUED || c->der == NULL ||
-	    c->request_hash_len != sizeof(is->csr_hash) ||
-	    CRYPTO_memcmp(c->request_hash, is->csr_hash,
-	    sizeof(is->csr_hash)) != 0 ||
+	    c->request_hash_len != sizeof(is->req->info_hash) ||
+	    CRYPTO_memcmp(c->request_hash, is->req->info_hash,
+	    sizeof(is->req->info_hash)) != 0 ||
 	    c->not_after <= (int64_t)time(NULL) ||
 	    c->attestation == NULL || strcmp(c->attestation,
 	    is->attestation) != 0)
 		goto out;
 	fileio_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN);
 	if ((r = issued_response(h, c->der, c->der_len, "certificate "
-	    "issued earlier for this same request (the same attestation "
-	    "and CSR)")) == NULL)
+	    "issued earlier for this same request (the same attestation, "
+	    "key and names)")) == NULL)
 		goto out;
 	memcpy(note->serial, hex, sizeof(note->serial));
 	log_info("serial %s: %s resent the request it was issued for; "
@@ -740,8 +741,9 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	rec.attestation = (char *)is->attestation;
 	rec.evidence = is->evidence;
 	rec.evidence_len = sizeof(is->evidence);
-	rec.request_hash = is->csr_hash;
-	rec.request_hash_len = sizeof(is->csr_hash);
+	/* What a resent request is recognized by (resent_answer). */
+	rec.request_hash = is->req->info_hash;
+	rec.request_hash_len = sizeof(is->req->info_hash);
 	memset(&comp, 0, sizeof(comp));
 	comp.cert = &rec;
 	if (is->tok != NULL)
@@ -837,9 +839,6 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 			    "range 1..%lld seconds", PROTOCOL_MAX_LIFETIME);
 		lifetime = l;
 	}
-	/* Recorded with the certificate: what a resent request matches. */
-	SHA256(ASN1_STRING_get0_data(ir->csr),
-	    (size_t)ASN1_STRING_length(ir->csr), is.csr_hash);
 	rc = csr_request_decode(&is.req, h->csrv,
 	    ASN1_STRING_get0_data(ir->csr),
 	    (size_t)ASN1_STRING_length(ir->csr));

@@ -52,6 +52,7 @@ log_state >"$T/state"
 r=0
 timeout 60 "$ISSUER" -c "$CA/second.cnf" </dev/null >"$T/second.out" 2>&1 || r=$?
 [ $r -ne 0 ] && [ $r -ne 124 ] || fail "a second issuer on the same log started (exit $r)"
+sanitizer_clean "$T/second.out"
 grep -q "another process .* holds the log's writer lock" "$T/second.out" ||
     { cat "$T/second.out" >&2; fail "the second issuer did not say the log is locked"; }
 assert_unchanged "the refused second issuer" "$T/state"

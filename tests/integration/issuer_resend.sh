@@ -4,10 +4,11 @@
 # item 6). A client whose answer was lost (the issuer was killed between
 # the commit and the reply) sends the same request again: the same join
 # token and the same CSR. It gets the certificate already recorded for it,
-# byte for byte, also from an issuer restarted after kill -9, and the log
-# gains nothing. The same token with another CSR is still refused
-# (tokenUsed) and changes nothing; so is the same request once its
-# certificate is revoked.
+# byte for byte, also from an issuer restarted after kill -9 and when the
+# CSR was signed anew (same key and names, other bytes), and the log gains
+# nothing. The same token with another key is still refused (tokenUsed)
+# and changes nothing; so is the same request once its certificate is
+# revoked.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 . "$S/tests/integration/issuer_common.sh"
@@ -32,23 +33,33 @@ certs_in_log "$T/first.der"
 state=$T/state.first
 log_state >"$state"
 
+# same_cert DESC CSR: the token with CSR gets first.der again, and the log
+# does not change.
+same_cert() {
+	rm -f "$T/again.der"
+	"$RACE" -o "$T/again.der" issue "$URL" "$T/tok" "$2" >"$T/again.out" 2>&1 ||
+	    { cat "$T/again.out" >&2; fail "$1: refused"; }
+	cmp -s "$T/first.der" "$T/again.der" ||
+	    fail "$1: another certificate than the first"
+	assert_unchanged "$1" "$state"
+	ok "$1: the same certificate, the log unchanged: $(cat "$T/again.out")"
+}
+
 # The same request again, as nng resends it when the answer was lost.
-"$RACE" -o "$T/again.der" issue "$URL" "$T/tok" "$T/a.csr" >"$T/r2.out" 2>&1 ||
-    { cat "$T/r2.out" >&2; fail "the resent request was refused"; }
-cmp -s "$T/first.der" "$T/again.der" ||
-    fail "the resent request got another certificate than the first"
-assert_unchanged "the resent request" "$state"
-ok "resent request: the same certificate, the log unchanged: $(cat "$T/r2.out")"
+same_cert "the resent request" "$T/a.csr"
 
 # After kill -9 and a restart: the answer comes from the log alone.
 iss_kill9
 iss_start same
-"$RACE" -o "$T/restart.der" issue "$URL" "$T/tok" "$T/a.csr" >"$T/r3.out" 2>&1 ||
-    { cat "$T/r3.out" >&2; fail "the request resent to the restarted issuer was refused"; }
-cmp -s "$T/first.der" "$T/restart.der" ||
-    fail "after the restart the resent request got another certificate"
-assert_unchanged "the request resent after kill -9" "$state"
-ok "resent to the issuer restarted after kill -9: the same certificate"
+same_cert "the request resent to the issuer restarted after kill -9" "$T/a.csr"
+
+# A client that runs again with the same key and names signs a new CSR
+# (ECDSA signs anew: other bytes); it is the same request.
+openssl req -new -key "$T/a.key" -subj "/CN=$NAME" \
+    -addext "subjectAltName=DNS:$NAME" -out "$T/a2.csr" 2>>"$T/openssl.log" ||
+    fail "openssl req a2"
+cmp -s "$T/a.csr" "$T/a2.csr" && fail "the second CSR is byte for byte the first"
+same_cert "the same key and names in a newly signed CSR" "$T/a2.csr"
 
 # The same token with another CSR is a second use: refused, nothing changes.
 r=0

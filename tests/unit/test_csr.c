@@ -7,7 +7,8 @@
  * signature bit on both paths, trailing and missing bytes, CA powers,
  * names other than dNSNames, subject attributes other than the CN, a CN
  * that is not a SAN, and no names at all. An accepted request's names and
- * SPKI are compared with what was put in.
+ * SPKI are compared with what was put in, and its request hash (info_hash)
+ * is the same for two signatures of one request and differs otherwise.
  */
 #include "config.h"
 
@@ -347,6 +348,59 @@ test_control_bytes(void)
 		CU_ASSERT(d[i] >= 0x20 && d[i] < 0x7f);
 }
 
+/*
+ * The request hash (info_hash) is the same for two signatures of the same
+ * request (ECDSA signs anew each time, so the DER differs), and differs
+ * for another key or other names; on the RSA path too.
+ */
+static void
+test_info_hash(void)
+{
+	const struct req_spec a = { .cn = "a.example.internal",
+	    .san = "DNS:a.example.internal" };
+	const struct req_spec b = { .cn = "a.example.internal",
+	    .san = "DNS:a.example.internal,DNS:b.example.internal" };
+	struct csr_request *r1 = NULL, *r2 = NULL, *r3 = NULL, *r4 = NULL;
+	struct csr_request *r5 = NULL, *r6 = NULL;
+	uint8_t *d1 = NULL, *d2 = NULL;
+	int l1, l2;
+
+	l1 = make_csr(&d1, p256, &a);
+	l2 = make_csr(&d2, p256, &a);
+	CU_ASSERT_FATAL(l1 > 0 && l2 > 0);
+	/* Two signatures of one request: different bytes ... */
+	CU_ASSERT(l1 != l2 || memcmp(d1, d2, (size_t)l1) != 0);
+	CU_ASSERT_EQUAL_FATAL(csr_request_decode(&r1, ver, d1, (size_t)l1),
+	    CA_OK);
+	CU_ASSERT_EQUAL_FATAL(csr_request_decode(&r2, ver, d2, (size_t)l2),
+	    CA_OK);
+	/* ... one request hash. */
+	CU_ASSERT_EQUAL(memcmp(r1->info_hash, r2->info_hash,
+	    sizeof(r1->info_hash)), 0);
+	/* Other names, another key: another hash. */
+	CU_ASSERT_EQUAL_FATAL(decode(&r3, p256, &b), CA_OK);
+	CU_ASSERT_NOT_EQUAL(memcmp(r1->info_hash, r3->info_hash,
+	    sizeof(r1->info_hash)), 0);
+	CU_ASSERT_EQUAL_FATAL(decode(&r4, p384, &a), CA_OK);
+	CU_ASSERT_NOT_EQUAL(memcmp(r1->info_hash, r4->info_hash,
+	    sizeof(r1->info_hash)), 0);
+	/* The general (RSA) path sets it too. */
+	CU_ASSERT_EQUAL_FATAL(decode(&r5, rsa2048, &a), CA_OK);
+	CU_ASSERT_EQUAL_FATAL(decode(&r6, rsa2048, &a), CA_OK);
+	CU_ASSERT_EQUAL(memcmp(r5->info_hash, r6->info_hash,
+	    sizeof(r5->info_hash)), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(r1->info_hash, r5->info_hash,
+	    sizeof(r1->info_hash)), 0);
+	OPENSSL_free(d1);
+	OPENSSL_free(d2);
+	csr_request_free(r1);
+	csr_request_free(r2);
+	csr_request_free(r3);
+	csr_request_free(r4);
+	csr_request_free(r5);
+	csr_request_free(r6);
+}
+
 static CU_TestInfo tests[] = {
 	{ "P-256 accepted, names and SPKI exact", test_accept_p256 },
 	{ "P-384 accepted, names and SPKI exact", test_accept_p384 },
@@ -358,6 +412,7 @@ static CU_TestInfo tests[] = {
 	{ "CA:TRUE, keyCertSign, cRLSign refused", test_ca_powers },
 	{ "IP SAN, O=, CN not a SAN, no names", test_names },
 	{ "control bytes in CN or dNSName refused", test_control_bytes },
+	{ "info_hash: same request, same hash", test_info_hash },
 	CU_TEST_INFO_NULL,
 };
 
