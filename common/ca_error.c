@@ -39,6 +39,7 @@ static const char *const names[CA_ERR__MAX] = {
 	[CA_ERR_DENIED] = "request denied",
 	[CA_ERR_EXPIRED] = "expired",
 	[CA_ERR_CANCELLED] = "cancelled",
+	[CA_ERR_REVOKED] = "revoked",
 };
 
 const char *

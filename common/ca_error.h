@@ -34,6 +34,7 @@ enum ca_err {
 	CA_ERR_DENIED,		/* the request was refused (attestation, policy) */
 	CA_ERR_EXPIRED,		/* something is past its validity */
 	CA_ERR_CANCELLED,	/* the officer declined to go on */
+	CA_ERR_REVOKED,		/* a certificate the request relies on is revoked */
 	CA_ERR__MAX
 };
 

@@ -121,7 +121,23 @@ static const char *const migrations[ISSUANCE_LOG_SCHEMA_VERSION] = {
 	"DROP INDEX certificates_revoked;"
 	"CREATE INDEX certificates_revoked ON certificates"
 	" (issuer_key_id, serial, revoked_at, revocation_reason)"
-	" WHERE status = 'revoked';"
+	" WHERE status = 'revoked';",
+	/*
+	 * 2 -> 3: what a renewal was renewed from (so that its completion
+	 * can refuse a revoked parent and an auditor can list a
+	 * certificate's renewals), the hash of the request's CSR (so that a
+	 * resent request gets the certificate recorded for it), and an index
+	 * of the rows still reserved (resolved at the issuer's start without
+	 * reading the whole table).
+	 */
+	"ALTER TABLE certificates ADD COLUMN parent_serial BLOB"
+	" CHECK (parent_serial IS NULL OR length(parent_serial) = 16);"
+	"ALTER TABLE certificates ADD COLUMN request_hash BLOB"
+	" CHECK (request_hash IS NULL OR length(request_hash) = 32);"
+	"CREATE INDEX certificates_reserved ON certificates (created_at)"
+	" WHERE status = 'reserved';"
+	"CREATE INDEX certificates_parent ON certificates (parent_serial)"
+	" WHERE parent_serial IS NOT NULL;"
 };
 
 int
@@ -501,6 +517,9 @@ issuance_log_close(struct issuance_log *log)
 	sqlite3_close(log->db);
 	if (log->wal_fd >= 0)
 		close(log->wal_fd);
+	/* After every connection: closing it drops SQLite's POSIX locks. */
+	if (log->locked)
+		close(log->lock_fd);
 	pthread_mutex_destroy(&log->q_mtx);
 	pthread_mutex_destroy(&log->sync_mtx);
 	pthread_mutex_destroy(&log->r_mtx);
@@ -920,7 +939,9 @@ issuance_log_crl_number_next(struct issuance_log *log, int64_t *out,
 }
 
 int
-issuance_log_seen(struct issuance_log *log, const char *kind, const char *id)
+issuance_log_seen(struct issuance_log *log,
+    uint8_t serial_out[ISSUANCE_LOG_SERIAL_LEN], const char *kind,
+    const char *id)
 {
 	struct ilog_rconn *r;
 	sqlite3_stmt *st = NULL;
@@ -929,18 +950,23 @@ issuance_log_seen(struct issuance_log *log, const char *kind, const char *id)
 	/* An early refusal; issuance_log_complete checks it again. */
 	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
 		return rc;
-	if ((rc = ilog_prep(&r->cache, &st, "SELECT first_seen FROM "
-	    "seen_instances WHERE kind = ? AND instance_id = ?")) != CA_OK)
+	if ((rc = ilog_prep(&r->cache, &st, "SELECT first_seen, serial "
+	    "FROM seen_instances WHERE kind = ? AND instance_id = ?")) !=
+	    CA_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
+	if (step == SQLITE_ROW) {
+		if (serial_out != NULL &&
+		    sqlite3_column_bytes(st, 1) == ISSUANCE_LOG_SERIAL_LEN)
+			memcpy(serial_out, sqlite3_column_blob(st, 1),
+			    ISSUANCE_LOG_SERIAL_LEN);
 		rc = ca_error(CA_ERR_DENIED, "%s instance %s: already "
 		    "accepted at %" PRId64 "; an identity document is "
 		    "accepted once per instance", kind, id,
 		    (int64_t)sqlite3_column_int64(st, 0));
-	else if (step != SQLITE_DONE)
+	} else if (step != SQLITE_DONE)
 		rc = ilog_db_err(r->db, log->path, "seen instances");
  out:
 	ilog_done(st);
@@ -1003,6 +1029,7 @@ issuance_cert_free(struct issuance_cert *c)
 	free(c->requester);
 	free(c->attestation);
 	free(c->evidence);
+	free(c->request_hash);
 	free(c->token_id);
 	free(c);
 }

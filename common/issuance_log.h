@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ISSUANCE_LOG_SCHEMA_VERSION	2
+#define ISSUANCE_LOG_SCHEMA_VERSION	3
 #define ISSUANCE_LOG_APPLICATION_ID	0x43415250	/* "CARP" */
 #define ISSUANCE_LOG_SERIAL_LEN		16	/* 128 bits, positive */
 #define ISSUANCE_LOG_HASH_LEN		32	/* SHA-256, BLAKE2b-256 */
@@ -88,6 +88,8 @@ struct issuance_cert {
 	char *attestation;		/* "join-token", "x509pop", "iid" */
 	uint8_t *evidence;		/* digest of the attestation evidence */
 	size_t evidence_len;
+	uint8_t *request_hash;		/* SHA-256 of the CSR's request info */
+	size_t request_hash_len;	/* 0 or ISSUANCE_LOG_HASH_LEN */
 	char *token_id;			/* output only: the token consumed */
 	int64_t created_at;		/* output only: reservation time */
 	int64_t issued_at;		/* output only */
@@ -98,12 +100,18 @@ struct issuance_cert {
  * set, names a join token that is consumed (used_at set) only if every
  * other part of the record succeeds; seen_kind/seen_id, when set, mark an
  * identity document instance as accepted (a second use is refused).
+ * parent_serial, when set (an x509pop renewal), names the certificate the
+ * request proved possession of: it is recorded with the new one, and the
+ * completion is refused (CA_ERR_REVOKED) unless that certificate is still
+ * "issued" inside the same transaction, so that no renewal is recorded
+ * after its parent's revocation.
  */
 struct issuance_completion {
 	const struct issuance_cert *cert;	/* serial, der, fields */
 	const char *token_id;
 	const char *seen_kind;		/* e.g. "iid:aws" */
 	const char *seen_id;		/* e.g. the instance id */
+	const uint8_t *parent_serial;	/* ISSUANCE_LOG_SERIAL_LEN bytes */
 };
 
 /* A join token. The secret itself is never stored, only its hash. */
@@ -229,13 +237,14 @@ int issuance_log_reserve(struct issuance_log *log,
  * its own result. CA_ERR_NOT_FOUND: the serial is not in the log;
  * CA_ERR_EXISTS: it is not reserved (already issued, revoked, abandoned);
  * CA_ERR_DENIED: the token is used, revoked or unknown, or the instance was
- * seen before; CA_ERR_EXPIRED: the token expired. On those errors nothing
- * was changed. CA_ERR_DB with "fsync" in the detail is the exception: the
- * commit happened but could not be made durable, so the certificate may be
- * recorded (and the token consumed) or may be lost at a crash; the caller
- * must treat the outcome as unknown, and every later write is refused until
- * the log is reopened. The caller must not close the log while calls are in
- * flight.
+ * seen before; CA_ERR_EXPIRED: the token expired; CA_ERR_REVOKED: the
+ * parent certificate (parent_serial) is no longer "issued". On those
+ * errors nothing was changed. CA_ERR_DB with "fsync" in the detail is the
+ * exception: the commit happened but could not be made durable, so the
+ * certificate may be recorded (and the token consumed) or may be lost at a
+ * crash; the caller must treat the outcome as unknown, and every later
+ * write is refused until the log is reopened. The caller must not close the
+ * log while calls are in flight.
  */
 int issuance_log_complete(struct issuance_log *log,
     const struct issuance_completion *req)
@@ -247,6 +256,21 @@ int issuance_log_complete(struct issuance_log *log,
  */
 int issuance_log_abandon(struct issuance_log *log,
     const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN])
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_recover is for the log's one issuer, once, after
+ * issuance_log_open and before it takes requests (it lives in
+ * issuance_log_recover.c). It takes an exclusive lock on the log file,
+ * held until issuance_log_close, so that a second issuer on the same log
+ * is refused (CA_ERR_EXISTS) rather than having its reservations resolved
+ * under it. Then every row still "reserved" (left by an issuer that died
+ * between reserving a serial and recording its certificate) is marked
+ * "abandoned", as issuance_log_abandon does: no client can hold such a
+ * certificate, since nothing is returned before it is recorded. *abandoned
+ * is how many rows were resolved.
+ */
+int issuance_log_recover(struct issuance_log *log, int64_t *abandoned)
     __attribute__((warn_unused_result));
 
 /*
@@ -287,9 +311,12 @@ int issuance_log_crl_number_next(struct issuance_log *log, int64_t *out,
 
 /*
  * issuance_log_seen reports whether an identity document instance was
- * already accepted: CA_OK when never seen, CA_ERR_DENIED when seen.
+ * already accepted: CA_OK when never seen, CA_ERR_DENIED when seen, and
+ * then, if serial_out is not NULL, the serial of the certificate it was
+ * accepted for is written there.
  */
-int issuance_log_seen(struct issuance_log *log, const char *kind,
+int issuance_log_seen(struct issuance_log *log,
+    uint8_t serial_out[ISSUANCE_LOG_SERIAL_LEN], const char *kind,
     const char *id) __attribute__((warn_unused_result));
 
 /*

@@ -78,6 +78,11 @@ record_check(const struct issuance_completion *req)
 	if (c->evidence_len > ISSUANCE_LOG_MAX_FIELD)
 		return ca_error(CA_ERR_INVALID, "issuance record: evidence "
 		    "is longer than %d bytes", ISSUANCE_LOG_MAX_FIELD);
+	if (c->request_hash_len != 0 &&
+	    (c->request_hash == NULL ||
+	    c->request_hash_len != ISSUANCE_LOG_HASH_LEN))
+		return ca_error(CA_ERR_USAGE, "issuance record: a request "
+		    "hash is %d bytes", ISSUANCE_LOG_HASH_LEN);
 	return CA_OK;
 }
 
@@ -128,6 +133,43 @@ explain_token(struct ilog_cache *c, const char *id, int64_t now)
 	return rc;
 }
 
+/*
+ * parent_check refuses a renewal whose parent certificate is no longer
+ * "issued". It runs on the write connection inside the batch's
+ * transaction, which a revocation (BEGIN IMMEDIATE on the same connection)
+ * cannot interleave with: a revocation is either seen here, or it is
+ * committed after this certificate and chained after it.
+ */
+static int
+parent_check(struct ilog_cache *c, const uint8_t *serial,
+    const uint8_t *parent)
+{
+	struct issuance_cert *p = NULL;
+	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
+	char phex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
+	int rc;
+
+	ilog_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN);
+	ilog_hex(phex, parent, ISSUANCE_LOG_SERIAL_LEN);
+	if ((rc = ilog_db_find(c, &p, parent)) == CA_ERR_NOT_FOUND)
+		return ca_error(CA_ERR_REVOKED, "serial %s: renewed from serial "
+		    "%s, which is not in the log; nothing was issued", hex,
+		    phex);
+	if (rc != CA_OK)
+		return rc;
+	if (p->status == ISSUANCE_REVOKED)
+		rc = ca_error(CA_ERR_REVOKED, "serial %s: renewed from serial "
+		    "%s, which was revoked (reason %d) at %" PRId64 " before "
+		    "the renewal was recorded; nothing was issued", hex, phex,
+		    p->reason, p->revoked_at);
+	else if (p->status != ISSUANCE_ISSUED)
+		rc = ca_error(CA_ERR_REVOKED, "serial %s: renewed from serial "
+		    "%s, which is %s, not issued; nothing was issued", hex,
+		    phex, issuance_status_name(p->status));
+	issuance_cert_free(p);
+	return rc;
+}
+
 /* record_one writes one request inside the caller's savepoint. */
 static int
 record_one(struct issuance_log *log, const struct issuance_completion *req,
@@ -140,11 +182,15 @@ record_one(struct issuance_log *log, const struct issuance_completion *req,
 
 	if ((rc = record_check(req)) != CA_OK)
 		return rc;
+	if (req->parent_serial != NULL &&
+	    (rc = parent_check(cache, c->serial, req->parent_serial)) != CA_OK)
+		return rc;
 	if ((rc = ilog_prep(cache, &st, "UPDATE certificates SET "
 	    "status = 'issued', subject = ?, names = ?, not_before = ?, "
 	    "not_after = ?, der = ?, requester = ?, attestation = ?, "
-	    "evidence = ?, token_id = ?, issued_at = ? "
-	    "WHERE serial = ? AND status = 'reserved'")) != CA_OK)
+	    "evidence = ?, token_id = ?, issued_at = ?, parent_serial = ?, "
+	    "request_hash = ? WHERE serial = ? AND status = 'reserved'")) !=
+	    CA_OK)
 		goto out;
 	bind_text_or_null(st, 1, c->subject);
 	bind_text_or_null(st, 2, c->names);
@@ -158,7 +204,13 @@ record_one(struct issuance_log *log, const struct issuance_completion *req,
 		    SQLITE_STATIC);
 	bind_text_or_null(st, 9, req->token_id);
 	sqlite3_bind_int64(st, 10, now);
-	sqlite3_bind_blob(st, 11, c->serial, ISSUANCE_LOG_SERIAL_LEN,
+	if (req->parent_serial != NULL)
+		sqlite3_bind_blob(st, 11, req->parent_serial,
+		    ISSUANCE_LOG_SERIAL_LEN, SQLITE_STATIC);
+	if (c->request_hash_len != 0)
+		sqlite3_bind_blob(st, 12, c->request_hash,
+		    (int)c->request_hash_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 13, c->serial, ISSUANCE_LOG_SERIAL_LEN,
 	    SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = ilog_db_err(log->db, log->path, "record certificate");

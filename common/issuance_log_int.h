@@ -88,6 +88,8 @@ struct issuance_log {
 	struct issuance_log_head head;	/* last recorded in the head file */
 	int head_written;		/* head is what the file holds */
 	int head_adopted;		/* open found no head file */
+	int lock_fd;			/* issuance_log_recover's flock */
+	int locked;			/* lock_fd is open (0 after open) */
 };
 
 struct issuance_log_reader {
@@ -186,7 +188,8 @@ int ilog_cert_row(sqlite3_stmt *st, struct issuance_cert **out);
 #define ILOG_CERT_COLUMNS \
 	"serial, issuer_key_id, subject, names, not_before, not_after, " \
 	"der, status, revoked_at, revocation_reason, requester, " \
-	"attestation, evidence, token_id, created_at, issued_at"
+	"attestation, evidence, token_id, created_at, issued_at, " \
+	"request_hash"
 /* ilog_status_parse maps a status column value; -1 if unknown. */
 int ilog_status_parse(const char *s);
 

@@ -17,6 +17,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "common/ca_error.h"
@@ -519,6 +520,12 @@ csr_request_decode(struct csr_request **out, const struct csr_verifier *v,
 	}
 	if ((rc = csr_check(r, c->info)) != CA_OK)
 		goto out;
+	if (c->info->enc.enc == NULL || c->info->enc.len <= 0 ||
+	    SHA256(c->info->enc.enc, (size_t)c->info->enc.len,
+	    r->info_hash) == NULL) {
+		rc = ca_error(CA_ERR_INTERNAL, "CSR: no encoding to hash");
+		goto out;
+	}
 	*out = r;
 	r = NULL;
 	rc = CA_OK;

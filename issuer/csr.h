@@ -5,10 +5,11 @@
  * either refuses it, with a message a person can act on, or returns what
  * the rest of the issue path needs: the key (checked by weak_key_check
  * and the key policy, RSA >= 2048, EC P-256 or P-384, before the request's
- * own signature is verified with it), its SubjectPublicKeyInfo exactly as sent (for the signer), the
- * commonName and the DNS names. It refuses what this issuer never grants:
- * subject attributes other than one commonName, names other than
- * dNSNames, CA:TRUE, keyCertSign and cRLSign.
+ * own signature is verified with it), its SubjectPublicKeyInfo exactly as
+ * sent (for the signer), the commonName and the DNS names, and a hash of
+ * what it asks for (to know the same request when it comes again). It
+ * refuses what this issuer never grants: subject attributes other than one
+ * commonName, names other than dNSNames, CA:TRUE, keyCertSign and cRLSign.
  *
  * It knows nothing of the wire protocol: a refusal is a ca_err code with
  * the detail message (ca_error_detail) the caller sends back:
@@ -28,6 +29,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "issuer/signer.h"
 
@@ -48,6 +50,12 @@ struct csr_request {
 	char *cn;			/* its commonName (< SIGNER_CN_LEN), or NULL */
 	char *names[SIGNER_MAX_NAMES];	/* its dNSNames; the CN when it has none */
 	size_t nnames;			/* at least 1 */
+	/*
+	 * SHA-256 of its CertificationRequestInfo as sent: subject, key and
+	 * attributes (the names asked for), without the signature, which an
+	 * ECDSA signer makes anew each time it signs the same request.
+	 */
+	uint8_t info_hash[SHA256_DIGEST_LENGTH];
 };
 
 /*

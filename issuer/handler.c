@@ -201,6 +201,54 @@ split_lines(char ***out, size_t *n, const char *s)
 	return CA_OK;
 }
 
+static PROTO_RESPONSE *issued_response(const struct handler *h,
+    const uint8_t *der, size_t len, const char *msg);
+
+/*
+ * resent_answer answers a request that repeats one whose certificate is
+ * already recorded: serial was paid for with the same attestation (the
+ * join token, or the identity document's instance, that the caller found
+ * used) and the log holds the hash of the same CSR content (subject, key,
+ * names asked for: csr_request.info_hash; the signature may differ, as
+ * ECDSA signs anew). A client whose answer was lost (the issuer died
+ * between the commit and the reply, the connection broke, nng resent the
+ * request, the client ran again with the same key) gets the certificate it
+ * already paid for, not a refusal; another key or other names are still
+ * refused by the caller. The certificate must still be issued (not
+ * revoked) and unexpired. Returns NULL when the request is not such a
+ * resend, or when the log cannot say (the caller then refuses as before).
+ */
+static PROTO_RESPONSE *
+resent_answer(struct handler *h, const struct issue *is,
+    const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN], struct handler_note *note)
+{
+	struct issuance_cert *c = NULL;
+	PROTO_RESPONSE *r = NULL;
+	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
+
+	if (issuance_log_find(h->log, &c, serial) != CA_OK)
+		goto out;
+	if (c->status != ISSUANCE_ISSUED || c->der == NULL ||
+	    c->request_hash_len != sizeof(is->req->info_hash) ||
+	    CRYPTO_memcmp(c->request_hash, is->req->info_hash,
+	    sizeof(is->req->info_hash)) != 0 ||
+	    c->not_after <= (int64_t)time(NULL) ||
+	    c->attestation == NULL || strcmp(c->attestation,
+	    is->attestation) != 0)
+		goto out;
+	fileio_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN);
+	if ((r = issued_response(h, c->der, c->der_len, "certificate "
+	    "issued earlier for this same request (the same attestation, "
+	    "key and names)")) == NULL)
+		goto out;
+	memcpy(note->serial, hex, sizeof(note->serial));
+	log_info("serial %s: %s resent the request it was issued for; "
+	    "answering with the recorded certificate", hex, is->who);
+ out:
+	issuance_cert_free(c);
+	return r;
+}
+
 /*
  * token_refusal says why a join token that was found cannot be used (rc
  * from join_token_usable), in the same words whether that was seen when
@@ -236,6 +284,7 @@ attest_token(struct handler *h, struct issue *is, const PROTO_JOIN_TOKEN *jt,
 		return refuse(PROTOCOL_BAD_REQUEST, "joinToken: tokenId is "
 		    "not text");
 	snprintf(is->who, sizeof(is->who), "token %s", id);
+	is->attestation = "join-token";
 	issuance_log_token_hash(hash, ASN1_STRING_get0_data(jt->secret),
 	    (size_t)ASN1_STRING_length(jt->secret));
 	rc = issuance_log_token_find_hash(h->log, &is->tok, hash);
@@ -254,7 +303,10 @@ attest_token(struct handler *h, struct issue *is, const PROTO_JOIN_TOKEN *jt,
 	    is->tok->identity);
 	rc = join_token_usable(is->tok, (int64_t)time(NULL));
 	if (rc != CA_OK) {
-		r = token_refusal(is->tok, rc);
+		if (is->tok->used_at == 0 || is->tok->revoked_at != 0 ||
+		    (r = resent_answer(h, is, is->tok->used_serial, note)) ==
+		    NULL)
+			r = token_refusal(is->tok, rc);
 		goto out;
 	}
 	if (split_lines(&is->grants, &is->ngrants,
@@ -266,7 +318,6 @@ attest_token(struct handler *h, struct issue *is, const PROTO_JOIN_TOKEN *jt,
 	is->id.names = (const char *const *)is->grants;
 	is->id.nnames = is->ngrants;
 	is->id.profile = is->tok->profile;
-	is->attestation = "join-token";
 	is->requester = is->tok->identity;
 	SHA256((const unsigned char *)is->tok->id, strlen(is->tok->id),
 	    is->evidence);
@@ -377,6 +428,7 @@ attest_doc(struct handler *h, struct issue *is, const PROTO_IDENTITY_DOC *d,
     struct handler_note *note)
 {
 	struct iddoc_evidence ev;
+	uint8_t seen[ISSUANCE_LOG_SERIAL_LEN];
 	char *key_id = NULL;
 	PROTO_RESPONSE *r = NULL;
 	int rc;
@@ -412,7 +464,12 @@ attest_doc(struct handler *h, struct issue *is, const PROTO_IDENTITY_DOC *d,
 	snprintf(is->who, sizeof(is->who), "instance %s", is->doc->instance);
 	snprintf(note->identity, sizeof(note->identity), "%s/%s",
 	    is->seen_kind + 4, is->doc->instance);
-	rc = issuance_log_seen(h->log, is->seen_kind, is->doc->instance);
+	is->attestation = "iid";
+	memset(seen, 0, sizeof(seen));
+	rc = issuance_log_seen(h->log, seen, is->seen_kind, is->doc->instance);
+	if (rc == CA_ERR_DENIED &&
+	    (r = resent_answer(h, is, seen, note)) != NULL)
+		goto out;
 	if (rc == CA_ERR_DENIED) {
 		r = refuse(PROTOCOL_TOKEN_USED, "identity document: instance "
 		    "%s (%s) already received a certificate; a document is "
@@ -428,7 +485,6 @@ attest_doc(struct handler *h, struct issue *is, const PROTO_IDENTITY_DOC *d,
 	is->id.instance = is->doc->instance;
 	is->id.account = is->doc->account;
 	is->id.region = is->doc->region;
-	is->attestation = "iid";
 	is->requester = is->doc->instance;
 	memcpy(is->evidence, is->doc->digest, sizeof(is->evidence));
  out:
@@ -516,11 +572,15 @@ nc_check(const struct handler *h, const struct issue *is)
  * (rc CA_ERR_DENIED or CA_ERR_EXPIRED): a join token that another request
  * used, or that was revoked or expired, in between. For a token the
  * answer is the one the request would have had on arrival, from the
- * token as it is now; otherwise the log's reason, prefixed once.
+ * token as it is now; otherwise the log's reason, prefixed once. When the
+ * request that came first was this same one (resent while it was being
+ * signed), the answer is that request's certificate (resent_answer).
  */
 static PROTO_RESPONSE *
-commit_refusal(struct handler *h, struct issue *is, int rc)
+commit_refusal(struct handler *h, struct issue *is, int rc,
+    struct handler_note *note)
 {
+	uint8_t seen[ISSUANCE_LOG_SERIAL_LEN];
 	char detail[PROTOCOL_MAX_TEXT];
 	struct join_token *t = NULL;
 	PROTO_RESPONSE *r = NULL;
@@ -528,11 +588,22 @@ commit_refusal(struct handler *h, struct issue *is, int rc)
 	int urc;
 
 	snprintf(detail, sizeof(detail), "%s", ca_error_detail());
+	/* A twin of this request (same attestation and CSR) came first. */
 	if (is->tok != NULL && issuance_log_token_find_hash(h->log, &t,
 	    is->token_hash) == CA_OK && strcmp(t->id, is->tok->id) == 0 &&
-	    (urc = join_token_usable(t, (int64_t)time(NULL))) != CA_OK)
-		r = token_refusal(t, urc);
-	else if (strncmp(detail, is->who, wl) == 0 && (detail[wl] == ':' ||
+	    (urc = join_token_usable(t, (int64_t)time(NULL))) != CA_OK) {
+		if (t->used_at == 0 || t->revoked_at != 0 ||
+		    (r = resent_answer(h, is, t->used_serial, note)) == NULL)
+			r = token_refusal(t, urc);
+		goto out;
+	}
+	memset(seen, 0, sizeof(seen));
+	if (is->doc != NULL && rc == CA_ERR_DENIED &&
+	    issuance_log_seen(h->log, seen, is->seen_kind,
+	    is->doc->instance) == CA_ERR_DENIED &&
+	    (r = resent_answer(h, is, seen, note)) != NULL)
+		goto out;
+	if (strncmp(detail, is->who, wl) == 0 && (detail[wl] == ':' ||
 	    detail[wl] == ' '))
 		r = refuse(rc == CA_ERR_EXPIRED ? PROTOCOL_TOKEN_EXPIRED :
 		    PROTOCOL_TOKEN_USED, "%s; nothing was issued", detail);
@@ -540,6 +611,7 @@ commit_refusal(struct handler *h, struct issue *is, int rc)
 		r = refuse(rc == CA_ERR_EXPIRED ? PROTOCOL_TOKEN_EXPIRED :
 		    PROTOCOL_TOKEN_USED, "%s: %s; nothing was issued", is->who,
 		    detail);
+ out:
 	join_token_free(t);
 	return r;
 }
@@ -549,7 +621,8 @@ commit_refusal(struct handler *h, struct issue *is, int rc)
  * chain's, encoded once at startup.
  */
 static PROTO_RESPONSE *
-issued_response(const struct handler *h, const uint8_t *der, size_t len)
+issued_response(const struct handler *h, const uint8_t *der, size_t len,
+    const char *msg)
 {
 	PROTO_RESPONSE *r = NULL;
 	PROTO_ISSUED *is;
@@ -557,7 +630,7 @@ issued_response(const struct handler *h, const uint8_t *der, size_t len)
 	size_t i;
 
 	if (len > INT32_MAX || (r = protocol_response_new(PROTOCOL_OK,
-	    PROTO_RESP_ISSUED, "certificate issued")) == NULL)
+	    PROTO_RESP_ISSUED, "%s", msg)) == NULL)
 		goto fail;
 	is = r->body->value.issued;
 	if (!ASN1_OCTET_STRING_set(is->certificate, der, (int)len))
@@ -669,6 +742,9 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	rec.attestation = (char *)is->attestation;
 	rec.evidence = is->evidence;
 	rec.evidence_len = sizeof(is->evidence);
+	/* What a resent request is recognized by (resent_answer). */
+	rec.request_hash = is->req->info_hash;
+	rec.request_hash_len = sizeof(is->req->info_hash);
 	memset(&comp, 0, sizeof(comp));
 	comp.cert = &rec;
 	if (is->tok != NULL)
@@ -677,9 +753,18 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 		comp.seen_kind = is->seen_kind;
 		comp.seen_id = is->doc->instance;
 	}
+	/* A renewal is refused at commit if its parent was revoked since. */
+	if (is->pop != NULL && is->pop->kind == X509POP_RENEWAL)
+		comp.parent_serial = is->pop->serial;
 	rc = issuance_log_complete(h->log, &comp);
+	if (rc == CA_ERR_REVOKED) {
+		r = refuse(PROTOCOL_BAD_ATTESTATION, "%s: %s; ask the operator, "
+		    "or request a new certificate with a join token", is->who,
+		    ca_error_detail());
+		goto out;
+	}
 	if (rc == CA_ERR_DENIED || rc == CA_ERR_EXPIRED) {
-		r = commit_refusal(h, is, rc);
+		r = commit_refusal(h, is, rc, note);
 		goto out;
 	}
 	if (rc != CA_OK) {
@@ -705,7 +790,8 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 		goto out;
 	}
 	reserved = 0;
-	if ((r = issued_response(h, der, der_len)) == NULL)
+	if ((r = issued_response(h, der, der_len,
+	    "certificate issued")) == NULL)
 		goto nomem;
 	goto out;
  nomem:

@@ -11,17 +11,19 @@
  * program never forks), check that its public key matches the
  * intermediate certificate (signer_new_hsm), open the issuance log
  * (migrated if needed; never created: `carapace log init` does that; a log
- * that is gone, or older than its recorded head, stops the start), compile
- * the profiles and policy, bind the listeners, then serve until SIGTERM or
- * SIGINT, which drain the requests in flight, record the chain head and
- * close the log (the head is also recorded every HEAD_SAVE_SECS). Exit 0
- * on a clean shutdown, 1 on a runtime failure, 2 on a usage or
- * configuration error.
+ * that is gone, or older than its recorded head, stops the start), claim
+ * it and resolve the serials a crash left reserved
+ * (issuance_log_recover), compile the profiles and policy, bind the
+ * listeners, then serve until SIGTERM or SIGINT, which drain the requests
+ * in flight, record the chain head and close the log (the head is also
+ * recorded every HEAD_SAVE_SECS). Exit 0 on a clean shutdown, 1 on a
+ * runtime failure, 2 on a usage or configuration error.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -306,6 +308,7 @@ serve(const struct issuer_config *cfg, struct hsm_key *key,
 	struct issuance_log_head head;
 	struct timespec ts;
 	X509 *inter = NULL;
+	int64_t abandoned = 0;
 	size_t i;
 	int sig, rc;
 
@@ -317,9 +320,14 @@ serve(const struct issuer_config *cfg, struct hsm_key *key,
 		if ((rc = signer_add_profile(signer, cfg->conf,
 		    cfg->profiles[i])) != CA_OK)
 			goto out;
-	if ((rc = issuance_log_open(&log, cfg->log)) != CA_OK)
+	if ((rc = issuance_log_open(&log, cfg->log)) != CA_OK ||
+	    (rc = issuance_log_recover(log, &abandoned)) != CA_OK)
 		goto out;
 	log_head(log, cfg->log);
+	if (abandoned > 0)
+		log_info("%s: %" PRId64 " serials were left reserved by an "
+		    "earlier run that stopped before recording them; marked "
+		    "abandoned (never issued)", cfg->log, abandoned);
 	if ((rc = handler_new(&h, cfg, signer, log, inter)) != CA_OK)
 		goto out;
 	(void)warn_local_urls(h);

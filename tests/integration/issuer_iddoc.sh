@@ -8,9 +8,11 @@
 # -genconf and signed with openssl pkeyutl, so nothing of ours makes the
 # evidence the issuer checks. Then each way a document can be wrong is
 # refused with a clear message, and changes nothing: the same instance
-# again, stale, from the future, tampered, an unknown key id, another
-# platform key, another audience, an account the policy does not accept,
-# names the template does not give.
+# again with another key (with the same key and names it is the same
+# request resent, and gets the certificate already issued), stale, from
+# the future, tampered, an unknown key id, another platform key, another
+# audience, an account the policy does not accept, names the template does
+# not give.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 . "$S/tests/integration/issuer_common.sh"
@@ -198,6 +200,16 @@ refused "the same document again" 1 'already received a certificate' r1 \
     --iddoc "$T/d0.der" --iddoc-sig "$T/d0.sig" --iddoc-key-id cloud-1 \
     --name "$NAME0"
 grep -q 'tokenUsed' "$T/car.err" || fail "a replayed instance is not tokenUsed"
+# The same document with the same key and names is the same request sent
+# again (its answer was lost): it gets the certificate already issued.
+log_state >"$T/state.before"
+car_ok "the same document, key and names again" request -s "$URL" \
+    --iddoc "$T/d0.der" --iddoc-sig "$T/d0.sig" --iddoc-key-id cloud-1 \
+    --name "$NAME0" --key "$T/k0.pem" --cert-out "$T/c0again.pem"
+cmp -s "$T/c0.pem" "$T/c0again.pem" ||
+    fail "the same request for i-0abc got another certificate"
+assert_unchanged "the same request for i-0abc again" "$T/state.before"
+ok "the same request for i-0abc again: the certificate already issued, the log unchanged"
 doc_make d1 i-0abc "$(date +%s)"
 doc_sign d1
 refused "a fresh document for the same instance" 1 'tokenUsed.*i-0abc.*already' r2 \

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * race_client: a raw wire-protocol client for the issuer's integration
+ * race_client: a "usage: race_client [-i] [-o CERT] [-w SECONDS] "
+	    "race|load|issue|replay|nonce-forged|renew-race|raw|tokens "
+	    "args...\n" wire-protocol client for the issuer's integration
  * tests and bench/issue-bench. It speaks common/protocol.h directly, so
  * the tests can send what carapace(1) never would (the same join token
  * from 32 threads at once, a replayed nonce, a CSR made by openssl with an
@@ -16,13 +18,22 @@
  *	one request per token, each with a new P-256 key (keys and requests
  *	are made before the clock starts); certificates go to OUTDIR/K.der
  *	as they arrive. Prints certificates/s, p50/p99 latency, client CPU.
- *   race_client [-w SECONDS] issue URL TOKENFILE CSR [LIFETIME]
- *	one issue request with the given CSR (PEM or DER, sent as is).
+ *   race_client [-w SECONDS] [-o CERT] issue URL TOKENFILE CSR [LIFETIME]
+ *	one issue request with the given CSR (PEM or DER, sent as is);
+ *	with -o, the certificate of an ok answer is written to CERT (DER).
  *   race_client [-w SECONDS] replay URL CERT KEY NAME...
  *	x509pop: one nonce, one CSR (new key, NAMEs) signed with KEY, sent
  *	twice; prints both answers.
  *   race_client [-w SECONDS] nonce-forged URL CERT KEY NAME...
  *	x509pop with a nonce the server never issued.
+ *   race_client [-w SECONDS] renew-race URL CERT KEY N NAME OUTDIR
+ *	x509pop renewals of CERT (PEM, leaf first; KEY its key) from N
+ *	threads, each on its own connection, released together, each
+ *	renewing again and again (nonce, CSR for NAME, signed request)
+ *	until an answer says the certificate is revoked, another thread
+ *	heard that, or -w SECONDS pass. Certificates go to OUTDIR/I-K.der,
+ *	and OUTDIR/I.status says "N ok, M refused, last: ...". Exit 0 when
+ *	some client was told the certificate is revoked, else 1.
  *   race_client [-w SECONDS] raw URL FILE
  *	sends the bytes of FILE as one message.
  *   race_client [-w SECONDS] tokens OPURL N IDENTITY PROFILE TTL OUT GRANT...
@@ -81,6 +92,8 @@ static int wait_s = 20;
  * memory and written after the clock stops (the benchmark).
  */
 static int write_now;
+/* -o: where issue writes the certificate of an ok answer. */
+static const char *cert_out;
 
 static void
 usage(void)
@@ -392,25 +405,57 @@ issued_write(const PROTO_RESPONSE *r, const char *path)
 	return file_write(path, ASN1_STRING_get0_data(c), ASN1_STRING_length(c));
 }
 
+/* --- client threads --- */
+
+/* One client thread of race or renew-race. */
+struct thr {
+	void *run;			/* the run's shared state */
+	pthread_barrier_t *barrier;	/* every client ready: go */
+	int i;				/* its number, 0..n-1 */
+	pthread_t tid;
+};
+
+/*
+ * threads_run runs n threads of fn, each given its struct thr (the shared
+ * run, a barrier of n they wait on once ready, its number), and waits for
+ * them all; 0, or -1 when out of memory.
+ */
+static int
+threads_run(int n, void *(*fn)(void *), void *run)
+{
+	pthread_barrier_t barrier;
+	struct thr *t;
+	int i;
+
+	if ((t = calloc(n, sizeof(*t))) == NULL)
+		return -1;
+	pthread_barrier_init(&barrier, NULL, n);
+	for (i = 0; i < n; i++) {
+		t[i].run = run;
+		t[i].barrier = &barrier;
+		t[i].i = i;
+		if (pthread_create(&t[i].tid, NULL, fn, &t[i]) != 0)
+			abort();
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(t[i].tid, NULL);
+	pthread_barrier_destroy(&barrier);
+	free(t);
+	return 0;
+}
+
 /* --- race --- */
 
 struct race {
 	const char *url, *name, *outdir;
 	struct token tok;
-	pthread_barrier_t barrier;
-};
-
-struct race_thr {
-	struct race *r;
-	int i;
-	pthread_t tid;
 };
 
 static void *
 race_main(void *arg)
 {
-	struct race_thr *t = arg;
-	struct race *r = t->r;
+	struct thr *t = arg;
+	struct race *r = t->run;
 	nng_socket s = NNG_SOCKET_INITIALIZER;
 	PROTO_RESPONSE *resp = NULL;
 	uint8_t *csr = NULL, *msg = NULL;
@@ -429,7 +474,7 @@ race_main(void *arg)
 	/* Let every socket connect before the start. */
 	usleep(300 * 1000);
  wait:
-	pthread_barrier_wait(&r->barrier);
+	pthread_barrier_wait(t->barrier);
 	if (opened && exchange(s, &resp, msg, msg_len, line, sizeof(line)) == 0) {
 		resp_line(line, sizeof(line), resp);
 		if (resp_status(resp) == PROTOCOL_OK) {
@@ -454,10 +499,9 @@ static int
 cmd_race(char **av)
 {
 	struct race r;
-	struct race_thr *t;
 	struct token *tok;
 	size_t ntok;
-	int n, i;
+	int n, ret;
 
 	memset(&r, 0, sizeof(r));
 	r.url = av[0];
@@ -470,20 +514,10 @@ cmd_race(char **av)
 		usage();
 	r.name = av[3];
 	r.outdir = av[4];
-	if ((t = calloc(n, sizeof(*t))) == NULL)
-		return 2;
-	pthread_barrier_init(&r.barrier, NULL, n);
-	for (i = 0; i < n; i++) {
-		t[i].r = &r;
-		t[i].i = i;
-		if (pthread_create(&t[i].tid, NULL, race_main, &t[i]) != 0)
-			abort();
-	}
-	for (i = 0; i < n; i++)
-		pthread_join(t[i].tid, NULL);
-	pthread_barrier_destroy(&r.barrier);
+	ret = threads_run(n, race_main, &r);
 	sodium_memzero(&r.tok, sizeof(r.tok));
-	free(t);
+	if (ret != 0)
+		return 2;
 	printf("race: %d clients done\n", n);
 	return 0;
 }
@@ -883,6 +917,7 @@ csr_der_read(const char *path, uint8_t **der, size_t *len)
 static int
 cmd_issue(int ac, char **av)
 {
+	PROTO_RESPONSE *resp = NULL;
 	struct token *tok;
 	size_t ntok, csr_len, msg_len;
 	uint8_t *csr = NULL, *msg = NULL;
@@ -897,7 +932,12 @@ cmd_issue(int ac, char **av)
 	    issue_encode(&msg, &msg_len, csr, csr_len, tok, lifetime) != 0)
 		ret = 2;
 	else
-		ret = send_print(av[0], msg, msg_len, NULL);
+		ret = send_print(av[0], msg, msg_len, &resp);
+	if (ret == 0 && cert_out != NULL && issued_write(resp, cert_out) != 0) {
+		fprintf(stderr, "race_client: %s: cannot write\n", cert_out);
+		ret = 2;
+	}
+	PROTO_RESPONSE_free(resp);
 	sodium_memzero(tok, ntok * sizeof(*tok));
 	free(tok);
 	OPENSSL_free(csr);
@@ -947,22 +987,21 @@ pop_encode(uint8_t **out, size_t *out_len, STACK_OF(X509) *chain,
 	return rc == CA_OK ? 0 : -1;
 }
 
+/* pop_load reads the PEM chain (leaf first) and the leaf's key; 0 or -1. */
 static int
-cmd_pop(int ac, char **av, int forged)
+pop_load(STACK_OF(X509) **chainp, EVP_PKEY **keyp, const char *certpath,
+    const char *keypath)
 {
 	STACK_OF(X509) *chain = NULL;
 	EVP_PKEY *key = NULL;
-	X509 *x;
 	BIO *b = NULL;
-	PROTO_REQUEST *nreq = NULL;
-	PROTO_RESPONSE *nresp = NULL;
-	uint8_t *nmsg = NULL, *csr = NULL, *msg = NULL;
-	size_t nmsg_len, csr_len, msg_len;
-	uint8_t nonce[PROTOCOL_NONCE_LEN];
-	int ret = 2;
+	X509 *x;
+	int ret = -1;
 
+	*chainp = NULL;
+	*keyp = NULL;
 	if ((chain = sk_X509_new_null()) == NULL ||
-	    (b = BIO_new_file(av[1], "r")) == NULL)
+	    (b = BIO_new_file(certpath, "r")) == NULL)
 		goto out;
 	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
 		if (!sk_X509_push(chain, x)) {
@@ -971,30 +1010,89 @@ cmd_pop(int ac, char **av, int forged)
 		}
 	BIO_free(b);
 	if (sk_X509_num(chain) == 0 ||
-	    (b = BIO_new_file(av[2], "r")) == NULL ||
-	    (key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL) {
-		fprintf(stderr, "race_client: cannot read %s or %s\n", av[1],
-		    av[2]);
+	    (b = BIO_new_file(keypath, "r")) == NULL ||
+	    (key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL)
+		goto out;
+	*chainp = chain;
+	chain = NULL;
+	*keyp = key;
+	key = NULL;
+	ret = 0;
+ out:
+	if (ret != 0)
+		fprintf(stderr, "race_client: cannot read %s or %s\n",
+		    certpath, keypath);
+	BIO_free(b);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	return ret;
+}
+
+/*
+ * nonce_get asks for an x509pop nonce on s; 0 with nonce filled, or -1
+ * with line set to what came back instead.
+ */
+static int
+nonce_get(nng_socket s, uint8_t nonce[PROTOCOL_NONCE_LEN], char *line,
+    size_t linelen)
+{
+	PROTO_REQUEST *req = NULL;
+	PROTO_RESPONSE *resp = NULL;
+	const ASN1_OCTET_STRING *n;
+	uint8_t *msg = NULL;
+	size_t msg_len;
+	int ret = -1;
+
+	snprintf(line, linelen, "local error: nonce request");
+	if ((req = protocol_request_new(PROTO_REQ_NONCE)) == NULL ||
+	    protocol_request_encode(&msg, &msg_len, req) != CA_OK ||
+	    exchange(s, &resp, msg, msg_len, line, linelen) != 0)
+		goto out;
+	if (resp->body == NULL || resp->body->type != PROTO_RESP_NONCE ||
+	    (n = resp->body->value.nonce->nonce) == NULL ||
+	    ASN1_STRING_length(n) != PROTOCOL_NONCE_LEN) {
+		resp_line(line, linelen, resp);
 		goto out;
 	}
+	memcpy(nonce, ASN1_STRING_get0_data(n), PROTOCOL_NONCE_LEN);
+	ret = 0;
+ out:
+	PROTO_RESPONSE_free(resp);
+	PROTO_REQUEST_free(req);
+	OPENSSL_free(msg);
+	return ret;
+}
+
+static int
+cmd_pop(int ac, char **av, int forged)
+{
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	nng_socket s;
+	uint8_t *csr = NULL, *msg = NULL;
+	size_t csr_len, msg_len;
+	uint8_t nonce[PROTOCOL_NONCE_LEN];
+	char line[1200];
+	int ret = 2;
+
+	if (pop_load(&chain, &key, av[1], av[2]) != 0)
+		goto out;
 	if (csr_make(&csr, &csr_len, NULL, av + 3, ac - 3) != 0)
 		goto out;
 	if (forged) {
 		randombytes_buf(nonce, sizeof(nonce));
 	} else {
-		const ASN1_OCTET_STRING *n;
-
-		if ((nreq = protocol_request_new(PROTO_REQ_NONCE)) == NULL ||
-		    protocol_request_encode(&nmsg, &nmsg_len, nreq) != CA_OK)
+		if (conn_open(&s, av[0]) != 0)
 			goto out;
-		if ((ret = send_print(av[0], nmsg, nmsg_len, &nresp)) != 0)
+		ret = nonce_get(s, nonce, line, sizeof(line));
+		nng_close(s);
+		if (ret != 0) {
+			printf("%s\n", line);
+			ret = 3;
 			goto out;
+		}
+		printf("ok: nonce\n");
 		ret = 2;
-		if (nresp->body == NULL || nresp->body->type != PROTO_RESP_NONCE ||
-		    (n = nresp->body->value.nonce->nonce) == NULL ||
-		    ASN1_STRING_length(n) != PROTOCOL_NONCE_LEN)
-			goto out;
-		memcpy(nonce, ASN1_STRING_get0_data(n), sizeof(nonce));
 	}
 	if (pop_encode(&msg, &msg_len, chain, key, nonce, csr, csr_len) != 0)
 		goto out;
@@ -1002,14 +1100,113 @@ cmd_pop(int ac, char **av, int forged)
 	if (!forged)
 		ret = send_print(av[0], msg, msg_len, NULL);
  out:
-	BIO_free(b);
 	sk_X509_pop_free(chain, X509_free);
 	EVP_PKEY_free(key);
-	PROTO_REQUEST_free(nreq);
-	PROTO_RESPONSE_free(nresp);
-	OPENSSL_free(nmsg);
 	OPENSSL_free(csr);
 	OPENSSL_free(msg);
+	return ret;
+}
+
+/* --- renewal race --- */
+
+struct renew {
+	const char *url, *name, *outdir;
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+	double deadline;
+	int stop;		/* __atomic: some client saw "revoked" */
+};
+
+/*
+ * renew_main renews r->chain's leaf again and again on one connection
+ * (nonce, then the signed request), until the issuer says the certificate
+ * is revoked, any client has heard that, or the deadline passes. Each
+ * certificate goes to OUTDIR/I-K.der; OUTDIR/I.status says how it went.
+ */
+static void *
+renew_main(void *arg)
+{
+	struct thr *t = arg;
+	struct renew *r = t->run;
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	PROTO_RESPONSE *resp = NULL;
+	uint8_t nonce[PROTOCOL_NONCE_LEN];
+	uint8_t *csr = NULL, *msg = NULL;
+	size_t csr_len = 0, msg_len = 0;
+	char line[1200], path[4096], status[1300];
+	char *names[1];
+	int opened = 0, nok = 0, nrefused = 0, revoked = 0;
+
+	names[0] = (char *)r->name;
+	snprintf(line, sizeof(line), "local error");
+	if (csr_make(&csr, &csr_len, NULL, names, 1) == 0 &&
+	    conn_open(&s, r->url) == 0)
+		opened = 1;
+	pthread_barrier_wait(t->barrier);
+	while (opened && !revoked && now_s() < r->deadline &&
+	    !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		if (nonce_get(s, nonce, line, sizeof(line)) != 0)
+			break;
+		OPENSSL_free(msg);
+		msg = NULL;
+		if (pop_encode(&msg, &msg_len, r->chain, r->key, nonce, csr,
+		    csr_len) != 0) {
+			snprintf(line, sizeof(line), "local error: encode");
+			break;
+		}
+		if (exchange(s, &resp, msg, msg_len, line, sizeof(line)) != 0)
+			break;
+		resp_line(line, sizeof(line), resp);
+		if (resp_status(resp) == PROTOCOL_OK) {
+			snprintf(path, sizeof(path), "%s/%d-%d.der",
+			    r->outdir, t->i, nok);
+			if (issued_write(resp, path) != 0)
+				snprintf(line, sizeof(line), "ok but no "
+				    "certificate written");
+			nok++;
+		} else {
+			nrefused++;
+			revoked = strstr(line, "revoked") != NULL;
+		}
+		PROTO_RESPONSE_free(resp);
+		resp = NULL;
+	}
+	if (revoked)
+		__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	snprintf(path, sizeof(path), "%s/%d.status", r->outdir, t->i);
+	snprintf(status, sizeof(status), "%d ok, %d refused, last: %s", nok,
+	    nrefused, line);
+	file_write(path, status, strlen(status));
+	if (opened)
+		nng_close(s);
+	OPENSSL_free(csr);
+	OPENSSL_free(msg);
+	return NULL;
+}
+
+static int
+cmd_renew_race(char **av)
+{
+	struct renew r;
+	int n, ret = 2;
+
+	memset(&r, 0, sizeof(r));
+	r.url = av[0];
+	if (pop_load(&r.chain, &r.key, av[1], av[2]) != 0)
+		goto out;
+	if ((n = atoi(av[3])) < 1 || n > 1024)
+		usage();
+	r.name = av[4];
+	r.outdir = av[5];
+	r.deadline = now_s() + wait_s;
+	if (threads_run(n, renew_main, &r) != 0)
+		goto out;
+	printf("renew-race: %d clients done%s\n", n, r.stop ? ", told the "
+	    "certificate is revoked" : ", never told it is revoked");
+	ret = r.stop ? 0 : 1;
+ out:
+	sk_X509_pop_free(r.chain, X509_free);
+	EVP_PKEY_free(r.key);
 	return ret;
 }
 
@@ -1020,10 +1217,13 @@ main(int argc, char **argv)
 	char **av;
 	const char *cmd;
 
-	while ((ch = getopt(argc, argv, "iw:")) != -1) {
+	while ((ch = getopt(argc, argv, "io:w:")) != -1) {
 		switch (ch) {
 		case 'i':
 			write_now = 1;
+			break;
+		case 'o':
+			cert_out = optarg;
 			break;
 		case 'w':
 			wait_s = atoi(optarg);
@@ -1051,6 +1251,8 @@ main(int argc, char **argv)
 		return cmd_pop(ac, av, 0);
 	if (strcmp(cmd, "nonce-forged") == 0 && ac >= 4)
 		return cmd_pop(ac, av, 1);
+	if (strcmp(cmd, "renew-race") == 0 && ac == 6)
+		return cmd_renew_race(av);
 	if (strcmp(cmd, "tokens") == 0 && ac >= 6)
 		return cmd_tokens(ac, av);
 	if (strcmp(cmd, "raw") == 0 && ac == 2)

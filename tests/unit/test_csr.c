@@ -7,7 +7,8 @@
  * signature bit on both paths, trailing and missing bytes, CA powers,
  * names other than dNSNames, subject attributes other than the CN, a CN
  * that is not a SAN, and no names at all. An accepted request's names and
- * SPKI are compared with what was put in.
+ * SPKI are compared with what was put in, and its request hash (info_hash)
+ * is the same for two signatures of one request and differs otherwise.
  */
 #include "config.h"
 
@@ -457,6 +458,59 @@ test_explicit_curve(void)
 	EVP_PKEY_CTX_free(ctx);
 }
 
+/*
+ * The request hash (info_hash) is the same for two signatures of the same
+ * request (ECDSA signs anew each time, so the DER differs), and differs
+ * for another key or other names; on the RSA path too.
+ */
+static void
+test_info_hash(void)
+{
+	const struct req_spec a = { .cn = "a.example.internal",
+	    .san = "DNS:a.example.internal" };
+	const struct req_spec b = { .cn = "a.example.internal",
+	    .san = "DNS:a.example.internal,DNS:b.example.internal" };
+	struct csr_request *r1 = NULL, *r2 = NULL, *r3 = NULL, *r4 = NULL;
+	struct csr_request *r5 = NULL, *r6 = NULL;
+	uint8_t *d1 = NULL, *d2 = NULL;
+	int l1, l2;
+
+	l1 = make_csr(&d1, p256, &a);
+	l2 = make_csr(&d2, p256, &a);
+	CU_ASSERT_FATAL(l1 > 0 && l2 > 0);
+	/* Two signatures of one request: different bytes ... */
+	CU_ASSERT(l1 != l2 || memcmp(d1, d2, (size_t)l1) != 0);
+	CU_ASSERT_EQUAL_FATAL(csr_request_decode(&r1, ver, d1, (size_t)l1),
+	    CA_OK);
+	CU_ASSERT_EQUAL_FATAL(csr_request_decode(&r2, ver, d2, (size_t)l2),
+	    CA_OK);
+	/* ... one request hash. */
+	CU_ASSERT_EQUAL(memcmp(r1->info_hash, r2->info_hash,
+	    sizeof(r1->info_hash)), 0);
+	/* Other names, another key: another hash. */
+	CU_ASSERT_EQUAL_FATAL(decode(&r3, p256, &b), CA_OK);
+	CU_ASSERT_NOT_EQUAL(memcmp(r1->info_hash, r3->info_hash,
+	    sizeof(r1->info_hash)), 0);
+	CU_ASSERT_EQUAL_FATAL(decode(&r4, p384, &a), CA_OK);
+	CU_ASSERT_NOT_EQUAL(memcmp(r1->info_hash, r4->info_hash,
+	    sizeof(r1->info_hash)), 0);
+	/* The general (RSA) path sets it too. */
+	CU_ASSERT_EQUAL_FATAL(decode(&r5, rsa2048, &a), CA_OK);
+	CU_ASSERT_EQUAL_FATAL(decode(&r6, rsa2048, &a), CA_OK);
+	CU_ASSERT_EQUAL(memcmp(r5->info_hash, r6->info_hash,
+	    sizeof(r5->info_hash)), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(r1->info_hash, r5->info_hash,
+	    sizeof(r1->info_hash)), 0);
+	OPENSSL_free(d1);
+	OPENSSL_free(d2);
+	csr_request_free(r1);
+	csr_request_free(r2);
+	csr_request_free(r3);
+	csr_request_free(r4);
+	csr_request_free(r5);
+	csr_request_free(r6);
+}
+
 static CU_TestInfo tests[] = {
 	{ "P-256 accepted, names and SPKI exact", test_accept_p256 },
 	{ "P-384 accepted, names and SPKI exact", test_accept_p384 },
@@ -472,6 +526,7 @@ static CU_TestInfo tests[] = {
 	{ "RSA e = 1 forgery refused before verifying", test_exponent_one },
 	{ "ROCA and Fermat-factorable RSA refused", test_breakable_rsa },
 	{ "EC explicit curve parameters refused", test_explicit_curve },
+	{ "info_hash: same request, same hash", test_info_hash },
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the issuance log (common/issuance_log*.c): schema creation,
- * migration and refusal of a newer schema; the reserve/complete cycle and
- * serial collisions; join tokens stored as hashes and consumed exactly
- * once, in the certificate's transaction; revocation; the read-only
- * handle, including one opened after the writer closed.
+ * migration (also of a schema 2 log, rows and chain) and refusal of a newer
+ * schema; the reserve/complete cycle and serial collisions; join tokens
+ * stored as hashes and consumed exactly once, in the certificate's
+ * transaction; revocation; the read-only handle, including one opened
+ * after the writer closed.
  * Results are checked through raw SQLite connections, not only through
  * the module. Shared set-up: ilog_fixture.c.
  */
@@ -78,6 +79,62 @@ test_migrate_from_v0(void)
 	CU_ASSERT_PTR_NULL(log);
 	CU_ASSERT_EQUAL(raw_int("PRAGMA user_version"), 0);
 	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM sqlite_schema"), 1);
+}
+
+/*
+ * A schema 2 log, made the only way this tree can: a schema 3 log with
+ * what migration 2 -> 3 added taken out again, at user_version 2.
+ */
+static void
+test_migrate_from_v2(void)
+{
+	struct issuance_log *log;
+	struct issuance_log_reader *r = NULL;
+	struct issuance_cert *c = NULL;
+	uint8_t s1[ISSUANCE_LOG_SERIAL_LEN], s2[ISSUANCE_LOG_SERIAL_LEN];
+
+	fresh();
+	log = open_log();
+	CU_ASSERT_EQUAL_FATAL(issue(log, s1, "CN=before", NULL), CA_OK);
+	CU_ASSERT_EQUAL(issuance_log_revoke(log, s1, 4), CA_OK);
+	CU_ASSERT_EQUAL_FATAL(issuance_log_reserve(log, s2, kid, sizeof(kid)),
+	    CA_OK);
+	issuance_log_close(log);
+	CU_ASSERT_EQUAL_FATAL(raw_exec("DROP INDEX certificates_reserved; "
+	    "DROP INDEX certificates_parent; "
+	    "ALTER TABLE certificates DROP COLUMN request_hash; "
+	    "ALTER TABLE certificates DROP COLUMN parent_serial; "
+	    "PRAGMA user_version = 2"), SQLITE_OK);
+	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM pragma_table_info("
+	    "'certificates') WHERE name IN ('request_hash', "
+	    "'parent_serial')"), 0);
+
+	/* The reader does not migrate; the writer does, keeping the rows. */
+	CU_ASSERT_EQUAL(issuance_log_reader_open(&r, dbpath),
+	    CA_ERR_UNSUPPORTED);
+	log = open_log();
+	CU_ASSERT_EQUAL(raw_int("PRAGMA user_version"), 3);
+	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM pragma_table_info("
+	    "'certificates') WHERE name IN ('request_hash', "
+	    "'parent_serial')"), 2);
+	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM sqlite_schema WHERE "
+	    "name IN ('certificates_reserved', 'certificates_parent')"), 2);
+	CU_ASSERT_EQUAL_FATAL(issuance_log_find(log, &c, s1), CA_OK);
+	CU_ASSERT_EQUAL(c->status, ISSUANCE_REVOKED);
+	CU_ASSERT_STRING_EQUAL(c->subject, "CN=before");
+	CU_ASSERT_PTR_NULL(c->request_hash);
+	issuance_cert_free(c);
+	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM certificates WHERE "
+	    "status = 'reserved'"), 1);
+	/* The chain written under schema 2 still verifies, and grows. */
+	CU_ASSERT_EQUAL(issuance_log_verify(log, &(struct
+	    issuance_verify_report){ 0 }), CA_OK);
+	CU_ASSERT_EQUAL(issue(log, s2, "CN=after", NULL), CA_OK);
+	CU_ASSERT_EQUAL(issuance_log_verify(log, &(struct
+	    issuance_verify_report){ 0 }), CA_OK);
+	issuance_log_close(log);
+	CU_ASSERT_EQUAL_FATAL(issuance_log_reader_open(&r, dbpath), CA_OK);
+	issuance_log_reader_close(r);
 }
 
 static void
@@ -418,6 +475,7 @@ test_refused_does_not_consume(void)
 	struct issuance_cert c;
 	struct join_token *t = NULL;
 	uint8_t s1[ISSUANCE_LOG_SERIAL_LEN], s2[ISSUANCE_LOG_SERIAL_LEN];
+	uint8_t seen[ISSUANCE_LOG_SERIAL_LEN];
 	uint8_t der[] = { 0x30, 0x00 };
 
 	fresh();
@@ -437,10 +495,14 @@ test_refused_does_not_consume(void)
 	memcpy(c.serial, s1, sizeof(s1));
 	req.seen_kind = "iid:test";
 	req.seen_id = "i-123";
-	CU_ASSERT_EQUAL(issuance_log_seen(log, "iid:test", "i-123"), CA_OK);
+	CU_ASSERT_EQUAL(issuance_log_seen(log, NULL, "iid:test", "i-123"),
+	    CA_OK);
 	CU_ASSERT_EQUAL(issuance_log_complete(log, &req), CA_OK);
-	CU_ASSERT_EQUAL(issuance_log_seen(log, "iid:test", "i-123"),
+	memset(seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(issuance_log_seen(log, seen, "iid:test", "i-123"),
 	    CA_ERR_DENIED);
+	/* ... and names the certificate it was accepted for ... */
+	CU_ASSERT_EQUAL(memcmp(seen, s1, sizeof(s1)), 0);
 	/* ... so a request with a good token and a replayed instance is
 	 * refused after the token update ran, and the token survives. */
 	memcpy(c.serial, s2, sizeof(s2));
@@ -619,6 +681,7 @@ test_wal_kept_for_readers(void)
 static CU_TestInfo tests[] = {
 	{ "schema_create_reopen", test_schema_create_reopen },
 	{ "migrate_from_v0", test_migrate_from_v0 },
+	{ "migrate_from_v2", test_migrate_from_v2 },
 	{ "refuse_future_version", test_refuse_future },
 	{ "reserve_complete_find", test_reserve_complete_find },
 	{ "collision_retry", test_collision_retry },

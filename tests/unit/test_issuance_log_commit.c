@@ -4,7 +4,7 @@
  * many threads; lookups that do not wait for the write connection, batches
  * that are written while an earlier batch's fsync runs but whose callers
  * return only after their own fsync, and a failed fsync that stops every
- * later write.
+ * later write; a renewal refused at commit when its parent was revoked.
  * Results are checked through raw SQLite connections, not only through
  * the module. Shared set-up: ilog_fixture.c.
  */
@@ -204,7 +204,7 @@ look(void *arg)
 	    c->status != ISSUANCE_ISSUED)
 		l->failures++;
 	issuance_cert_free(c);
-	if (issuance_log_seen(l->log, "iid:test", "i-1") != CA_OK)
+	if (issuance_log_seen(l->log, NULL, "iid:test", "i-1") != CA_OK)
 		l->failures++;
 	if (issuance_log_verify(l->log, &rep) != CA_OK)
 		l->failures++;
@@ -390,12 +390,101 @@ test_sync_failure(void)
 }
 
 
+/*
+ * complete_renewal reserves a serial and completes it as a renewal of
+ * parent, with request hash rh (NULL: none); it returns what
+ * issuance_log_complete returned.
+ */
+static int
+complete_renewal(struct issuance_log *log,
+    uint8_t serial[ISSUANCE_LOG_SERIAL_LEN], const uint8_t *parent,
+    const uint8_t *rh, size_t rh_len)
+{
+	struct issuance_completion req;
+	struct issuance_cert c;
+	uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+	int rc;
+
+	if ((rc = issuance_log_reserve(log, serial, kid, sizeof(kid))) !=
+	    CA_OK)
+		return rc;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.serial, serial, ISSUANCE_LOG_SERIAL_LEN);
+	c.der = der;
+	c.der_len = sizeof(der);
+	c.attestation = (char *)"x509pop";
+	c.request_hash = (uint8_t *)rh;
+	c.request_hash_len = rh_len;
+	memset(&req, 0, sizeof(req));
+	req.cert = &c;
+	req.parent_serial = parent;
+	return issuance_log_complete(log, &req);
+}
+
+/*
+ * A renewal of a revoked certificate is refused inside the transaction
+ * that would record it (CA_ERR_REVOKED), whatever the request saw when it
+ * arrived: nothing is recorded, the serial stays reserved, no chain entry
+ * is added. A renewal of an issued one records its parent.
+ */
+static void
+test_parent_revoked(void)
+{
+	struct issuance_log *log;
+	struct issuance_cert *found = NULL;
+	uint8_t parent[ISSUANCE_LOG_SERIAL_LEN], kid1[ISSUANCE_LOG_SERIAL_LEN];
+	uint8_t kid2[ISSUANCE_LOG_SERIAL_LEN], unknown[ISSUANCE_LOG_SERIAL_LEN];
+	uint8_t rh[ISSUANCE_LOG_HASH_LEN];
+	int64_t events;
+
+	fresh();
+	log = open_log();
+	CU_ASSERT_EQUAL_FATAL(issue(log, parent, "CN=parent", NULL), CA_OK);
+	memset(rh, 0x5a, sizeof(rh));
+	CU_ASSERT_EQUAL(complete_renewal(log, kid1, parent, rh, sizeof(rh)),
+	    CA_OK);
+	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM certificates WHERE "
+	    "parent_serial IS NOT NULL AND status = 'issued' AND "
+	    "parent_serial = (SELECT serial FROM certificates ORDER BY id "
+	    "LIMIT 1)"), 1);
+	/* The request hash comes back with the row. */
+	CU_ASSERT_EQUAL_FATAL(issuance_log_find(log, &found, kid1), CA_OK);
+	CU_ASSERT_EQUAL(found->request_hash_len, sizeof(rh));
+	CU_ASSERT(found->request_hash != NULL &&
+	    memcmp(found->request_hash, rh, sizeof(rh)) == 0);
+	issuance_cert_free(found);
+	found = NULL;
+
+	CU_ASSERT_EQUAL(issuance_log_revoke(log, parent,
+	    ISSUANCE_REASON_KEY_COMPROMISE), CA_OK);
+	events = raw_int("SELECT count(*) FROM events");
+	CU_ASSERT_EQUAL(complete_renewal(log, kid2, parent, NULL, 0),
+	    CA_ERR_REVOKED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "revoked"));
+	CU_ASSERT_EQUAL_FATAL(issuance_log_find(log, &found, kid2), CA_OK);
+	CU_ASSERT_EQUAL(found->status, ISSUANCE_RESERVED);
+	CU_ASSERT_PTR_NULL(found->der);
+	issuance_cert_free(found);
+	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM events"), events);
+	/* A parent that is not in the log is refused the same way. */
+	memset(unknown, 0x41, sizeof(unknown));
+	CU_ASSERT_EQUAL(complete_renewal(log, kid2, unknown, NULL, 0),
+	    CA_ERR_REVOKED);
+	/* A request hash of the wrong length is a caller's bug. */
+	CU_ASSERT_EQUAL(complete_renewal(log, kid2, NULL, rh, 20),
+	    CA_ERR_USAGE);
+	CU_ASSERT_EQUAL(issuance_log_verify(log, &(struct
+	    issuance_verify_report){ 0 }), CA_OK);
+	issuance_log_close(log);
+}
+
 static CU_TestInfo tests[] = {
 	{ "batch_isolation", test_batch_isolation },
 	{ "lookups_during_commit", test_lookups_during_commit },
 	{ "no_reply_before_sync", test_no_reply_before_sync },
 	{ "sync_failure", test_sync_failure },
 	{ "group_commit", test_group_commit },
+	{ "parent_revoked", test_parent_revoked },
 	CU_TEST_INFO_NULL,
 };
 
