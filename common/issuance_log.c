@@ -137,7 +137,13 @@ static const char *const migrations[ISSUANCE_LOG_SCHEMA_VERSION] = {
 	"CREATE INDEX certificates_reserved ON certificates (created_at)"
 	" WHERE status = 'reserved';"
 	"CREATE INDEX certificates_parent ON certificates (parent_serial)"
-	" WHERE parent_serial IS NOT NULL;"
+	" WHERE parent_serial IS NOT NULL;",
+	/*
+	 * 3 -> 4: the leaf profile a certificate was issued under, so that
+	 * an x509pop renewal keeps it rather than widening what the
+	 * certificate is for (NULL for rows written before).
+	 */
+	"ALTER TABLE certificates ADD COLUMN profile TEXT;"
 };
 
 int
@@ -1030,6 +1036,7 @@ issuance_cert_free(struct issuance_cert *c)
 	free(c->attestation);
 	free(c->evidence);
 	free(c->request_hash);
+	free(c->profile);
 	free(c->token_id);
 	free(c);
 }

@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ISSUANCE_LOG_SCHEMA_VERSION	3
+#define ISSUANCE_LOG_SCHEMA_VERSION	4
 #define ISSUANCE_LOG_APPLICATION_ID	0x43415250	/* "CARP" */
 #define ISSUANCE_LOG_SERIAL_LEN		16	/* 128 bits, positive */
 #define ISSUANCE_LOG_HASH_LEN		32	/* SHA-256, BLAKE2b-256 */
@@ -88,6 +88,7 @@ struct issuance_cert {
 	char *attestation;		/* "join-token", "x509pop", "iid" */
 	uint8_t *evidence;		/* digest of the attestation evidence */
 	size_t evidence_len;
+	char *profile;			/* the leaf profile it was issued under */
 	uint8_t *request_hash;		/* SHA-256 of the CSR's request info */
 	size_t request_hash_len;	/* 0 or ISSUANCE_LOG_HASH_LEN */
 	char *token_id;			/* output only: the token consumed */

@@ -189,7 +189,8 @@ record_one(struct issuance_log *log, const struct issuance_completion *req,
 	    "status = 'issued', subject = ?, names = ?, not_before = ?, "
 	    "not_after = ?, der = ?, requester = ?, attestation = ?, "
 	    "evidence = ?, token_id = ?, issued_at = ?, parent_serial = ?, "
-	    "request_hash = ? WHERE serial = ? AND status = 'reserved'")) !=
+	    "request_hash = ?, profile = ? WHERE serial = ? AND "
+	    "status = 'reserved'")) !=
 	    CA_OK)
 		goto out;
 	bind_text_or_null(st, 1, c->subject);
@@ -210,7 +211,8 @@ record_one(struct issuance_log *log, const struct issuance_completion *req,
 	if (c->request_hash_len != 0)
 		sqlite3_bind_blob(st, 12, c->request_hash,
 		    (int)c->request_hash_len, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 13, c->serial, ISSUANCE_LOG_SERIAL_LEN,
+	bind_text_or_null(st, 13, c->profile);
+	sqlite3_bind_blob(st, 14, c->serial, ISSUANCE_LOG_SERIAL_LEN,
 	    SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = ilog_db_err(log->db, log->path, "record certificate");

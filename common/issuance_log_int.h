@@ -189,7 +189,7 @@ int ilog_cert_row(sqlite3_stmt *st, struct issuance_cert **out);
 	"serial, issuer_key_id, subject, names, not_before, not_after, " \
 	"der, status, revoked_at, revocation_reason, requester, " \
 	"attestation, evidence, token_id, created_at, issued_at, " \
-	"request_hash"
+	"request_hash, profile"
 /* ilog_status_parse maps a status column value; -1 if unknown. */
 int ilog_status_parse(const char *s);
 

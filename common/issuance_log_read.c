@@ -81,7 +81,7 @@ ilog_cert_row(sqlite3_stmt *st, struct issuance_cert **out)
 	    (rc = col_blob(st, 12, &c->evidence, &c->evidence_len)) != CA_OK ||
 	    (rc = col_str(st, 13, &c->token_id)) != CA_OK ||
 	    (rc = col_blob(st, 16, &c->request_hash, &c->request_hash_len)) !=
-	    CA_OK)
+	    CA_OK || (rc = col_str(st, 17, &c->profile)) != CA_OK)
 		goto out;
 	c->not_before = sqlite3_column_int64(st, 4);
 	c->not_after = sqlite3_column_int64(st, 5);
@@ -270,8 +270,8 @@ ilog_db_foreach(struct ilog_cache *cache, issuance_cert_cb cb, void *arg)
 	if ((rc = ilog_prep(cache, &st, "SELECT serial, issuer_key_id, "
 	    "subject, names, not_before, not_after, NULL, status, "
 	    "revoked_at, revocation_reason, requester, attestation, "
-	    "evidence, token_id, created_at, issued_at, request_hash "
-	    "FROM certificates ORDER BY id")) != CA_OK)
+	    "evidence, token_id, created_at, issued_at, request_hash, "
+	    "profile FROM certificates ORDER BY id")) != CA_OK)
 		return rc;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = ilog_cert_row(st, &c)) != CA_OK)

@@ -535,6 +535,22 @@ nc_match(const char *name, const char *base)
 	    strcasecmp(name + nl - bl, base) == 0;
 }
 
+int
+handler_name_permitted(const struct handler *h, const char *name)
+{
+	size_t j;
+
+	for (j = 0; j < h->nc_nexcluded; j++)
+		if (nc_match(name, h->nc_excluded[j]))
+			return 0;
+	if (h->nc_npermitted == 0)
+		return 1;
+	for (j = 0; j < h->nc_npermitted; j++)
+		if (nc_match(name, h->nc_permitted[j]))
+			return 1;
+	return 0;
+}
+
 /*
  * nc_check refuses a name that the intermediate's name constraints
  * exclude: a certificate with it would fail every relying party's path
@@ -543,22 +559,11 @@ nc_match(const char *name, const char *base)
 static PROTO_RESPONSE *
 nc_check(const struct handler *h, const struct issue *is)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < is->req->nnames; i++) {
-		for (j = 0; j < h->nc_nexcluded; j++)
-			if (nc_match(is->req->names[i], h->nc_excluded[j]))
-				break;
-		if (j < h->nc_nexcluded)
+	for (i = 0; i < is->req->nnames; i++)
+		if (!handler_name_permitted(h, is->req->names[i]))
 			goto bad;
-		if (h->nc_npermitted == 0)
-			continue;
-		for (j = 0; j < h->nc_npermitted; j++)
-			if (nc_match(is->req->names[i], h->nc_permitted[j]))
-				break;
-		if (j == h->nc_npermitted)
-			goto bad;
-	}
 	return NULL;
  bad:
 	return refuse(PROTOCOL_NOT_AUTHORIZED, "name %s: outside the "
@@ -745,6 +750,8 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	/* What a resent request is recognized by (resent_answer). */
 	rec.request_hash = is->req->info_hash;
 	rec.request_hash_len = sizeof(is->req->info_hash);
+	/* What a renewal of it keeps (renewal_profile). */
+	rec.profile = lp->name;
 	memset(&comp, 0, sizeof(comp));
 	comp.cert = &rec;
 	if (is->tok != NULL)
@@ -805,6 +812,136 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	free(names);
 	free(info);
 	free(in);
+	return r;
+}
+
+/* The keyUsage bits a renewal may not add (the others follow the key). */
+#define RENEWAL_KU_PURPOSE	(KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION | \
+	KU_KEY_CERT_SIGN | KU_CRL_SIGN)
+
+/*
+ * eku_within reports whether every purpose of the extendedKeyUsage ext
+ * (NULL: none, i.e. any purpose) is also in old's EKU (NULL: any).
+ */
+static int
+eku_within(const X509_EXTENSION *ext, const EXTENDED_KEY_USAGE *old)
+{
+	EXTENDED_KEY_USAGE *eku;
+	int i, j, ok = 1;
+
+	if (old == NULL)
+		return 1;
+	if (ext == NULL ||
+	    (eku = X509V3_EXT_d2i((X509_EXTENSION *)ext)) == NULL)
+		return 0;
+	for (i = 0; ok && i < sk_ASN1_OBJECT_num(eku); i++) {
+		for (j = 0; j < sk_ASN1_OBJECT_num(old); j++)
+			if (OBJ_cmp(sk_ASN1_OBJECT_value(eku, i),
+			    sk_ASN1_OBJECT_value(old, j)) == 0)
+				break;
+		ok = j < sk_ASN1_OBJECT_num(old);
+	}
+	EXTENDED_KEY_USAGE_free(eku);
+	return ok;
+}
+
+/*
+ * renewal_widens reports whether profile lp would give a certificate
+ * purposes the renewed certificate old lacks: keyUsage bits beyond its
+ * (those that do not follow the key type), or extendedKeyUsage purposes
+ * beyond its. 0: within; 1: wider, with *what naming which.
+ */
+static int
+renewal_widens(const struct leaf_profile *lp, X509 *old, const char **what)
+{
+	const X509_EXTENSION *e, *eku = NULL;
+	EXTENDED_KEY_USAGE *old_eku;
+	ASN1_BIT_STRING *ku;
+	uint32_t old_ku, new_ku = UINT32_MAX;
+	int i, wide = 0;
+
+	old_ku = (X509_get_extension_flags(old) & EXFLAG_KUSAGE) != 0 ?
+	    X509_get_key_usage(old) : UINT32_MAX;
+	for (i = 0; i < sk_X509_EXTENSION_num(lp->exts); i++) {
+		e = sk_X509_EXTENSION_value(lp->exts, i);
+		switch (OBJ_obj2nid(X509_EXTENSION_get_object(
+		    (X509_EXTENSION *)e))) {
+		case NID_key_usage:
+			new_ku = 0;
+			if ((ku = X509V3_EXT_d2i((X509_EXTENSION *)e)) != NULL) {
+				if (ku->length > 0)
+					new_ku = ku->data[0];
+				if (ku->length > 1)
+					new_ku |= (uint32_t)ku->data[1] << 8;
+				ASN1_BIT_STRING_free(ku);
+			}
+			break;
+		case NID_ext_key_usage:
+			eku = e;
+			break;
+		}
+	}
+	if ((new_ku & RENEWAL_KU_PURPOSE) & ~(old_ku & RENEWAL_KU_PURPOSE)) {
+		*what = "keyUsage";
+		return 1;
+	}
+	old_eku = X509_get_ext_d2i(old, NID_ext_key_usage, NULL, NULL);
+	if (!eku_within(eku, old_eku)) {
+		*what = "extendedKeyUsage";
+		wide = 1;
+	}
+	EXTENDED_KEY_USAGE_free(old_eku);
+	return wide;
+}
+
+/*
+ * renewal_profile chooses the profile of an x509pop renewal (issue 15): the
+ * one the renewed certificate was issued under, as the log recorded it,
+ * while it is configured; else the one policy maps renewals to (*lp on
+ * entry). Either way the renewal may not be for more than the renewed
+ * certificate (renewal_widens): renewing a clientAuth certificate never
+ * gives a TLS server certificate. Returns NULL with *lp set, or the
+ * refusal.
+ */
+static PROTO_RESPONSE *
+renewal_profile(struct handler *h, const struct issue *is,
+    const struct leaf_profile **lp)
+{
+	struct issuance_cert *c = NULL;
+	const struct leaf_profile *kept;
+	const unsigned char *p;
+	const char *what = NULL;
+	PROTO_RESPONSE *r = NULL;
+	X509 *old = NULL;
+	int rc;
+
+	if (is->pop->serial_len != ISSUANCE_LOG_SERIAL_LEN)
+		return refuse(PROTOCOL_BAD_ATTESTATION, "%s: not a serial this "
+		    "issuer makes", is->who);
+	if ((rc = issuance_log_find(h->log, &c, is->pop->serial)) != CA_OK)
+		return unavailable(rc == CA_ERR_NOT_FOUND ? CA_ERR_DB : rc,
+		    "renewal: the renewed certificate");
+	if (c->profile != NULL && (kept = handler_profile(h, c->profile)) !=
+	    NULL)
+		*lp = kept;
+	p = c->der;
+	if (c->der == NULL || (old = d2i_X509(NULL, &p,
+	    (long)c->der_len)) == NULL) {
+		r = unavailable(CA_ERR_DB, "renewal: the renewed certificate's "
+		    "DER in the log");
+		goto out;
+	}
+	if (renewal_widens(*lp, old, &what))
+		r = refuse(PROTOCOL_POLICY, "%s: renewing under profile %s "
+		    "would give the new certificate a wider %s than the "
+		    "certificate it renews (issued under %s); a renewal keeps "
+		    "what a certificate is for: request a certificate for the "
+		    "new purpose with a join token", is->who, (*lp)->name,
+		    what, c->profile != NULL ? c->profile : "an unrecorded "
+		    "profile");
+ out:
+	X509_free(old);
+	issuance_cert_free(c);
 	return r;
 }
 
@@ -887,6 +1024,9 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 		    "this issuer; ask the operator", is.dec->profile);
 		goto out;
 	}
+	if (is.pop != NULL && is.pop->kind == X509POP_RENEWAL &&
+	    (r = renewal_profile(h, &is, &lp)) != NULL)
+		goto out;
 	if (profile_key_check(is.req->pk, lp->key_types, "CSR key") != CA_OK) {
 		r = refuse(PROTOCOL_POLICY, "profile %s: %s", lp->name,
 		    ca_error_detail());

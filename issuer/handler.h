@@ -119,6 +119,14 @@ const struct leaf_profile *handler_profile(const struct handler *h,
     const char *name);
 
 /*
+ * handler_name_permitted returns 1 when the DNS name is within the
+ * intermediate certificate's name constraints (RFC 5280 4.2.1.10: not
+ * under an excluded subtree, and under a permitted one when there are
+ * any), 0 when a certificate for it would fail path validation.
+ */
+int handler_name_permitted(const struct handler *h, const char *name);
+
+/*
  * handler_utf8 copies an ASN1 string into a new NUL-terminated C string
  * (malloc'd), refusing embedded NULs; NULL on failure or when s is NULL.
  */

@@ -182,6 +182,16 @@ token_create(struct handler *h, const PROTO_TOKEN_CREATE *tc,
 			    ca_error_detail());
 			goto out;
 		}
+		/* A grant no certificate may carry makes a useless token. */
+		if (!handler_name_permitted(h, names[nnames - 1])) {
+			r = protocol_response_error(PROTOCOL_NOT_AUTHORIZED,
+			    "tokenCreate: name %s: outside the intermediate "
+			    "certificate's name constraints (RFC 5280 "
+			    "4.2.1.10), so no certificate could be issued for "
+			    "it; grant only names this CA may issue",
+			    names[nnames - 1]);
+			goto out;
+		}
 	}
 	if ((rc = join_token_generate(&cred)) != CA_OK) {
 		r = nomem();

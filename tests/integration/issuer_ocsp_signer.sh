@@ -7,6 +7,10 @@
 # id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1). openssl must show those
 # extensions, accept the certificate for the OCSP helper purpose, and a
 # token for the server profile must not be able to ask for it.
+# A renewal keeps the profile the log recorded (issue 15): renewing the OCSP
+# signer gives an OCSP signer again (it used to give a server certificate,
+# which broke the responder), and a certificate whose profile is not
+# recorded is not renewed under a profile that would widen its purposes.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 . "$S/tests/integration/issuer_common.sh"
@@ -71,6 +75,35 @@ openssl x509 -in "$T/c2.pem" -noout -text | grep -q 'OCSP Signing' &&
     fail "a server-profile token produced an OCSP signing certificate"
 ok "a server-profile token gets a server certificate"
 
-certs_in_log "$T/ocsp.pem" "$T/c2.pem"
+# --- renewal keeps the profile --------------------------------------------------
+[ "$(sql "SELECT profile FROM certificates WHERE status = 'issued' ORDER BY id LIMIT 1")" = ocsp_signer ] ||
+    fail "the log did not record the ocsp_signer profile"
+car_ok "renew the OCSP signer" renew -s "$URL" --cert "$T/ocsp.pem" \
+    --key "$T/ocsp.key" --cert-out "$T/ocsp2.pem"
+openssl x509 -in "$T/ocsp2.pem" -noout -text >"$T/x509.txt"
+grep -A1 'X509v3 Extended Key Usage: critical' "$T/x509.txt" |
+    grep -q 'OCSP Signing' && grep -q 'OCSP No Check' "$T/x509.txt" ||
+    { cat "$T/x509.txt" >&2; fail "the renewed OCSP signer lost OCSPSigning or nocheck"; }
+grep -q 'TLS Web Server Authentication' "$T/x509.txt" &&
+    fail "the renewed OCSP signer became a server certificate"
+openssl verify -CAfile "$CA/root.pem" -untrusted "$CA/intermediate.pem" \
+    -purpose ocsphelper "$T/ocsp2.pem" >/dev/null 2>&1 ||
+    fail "openssl verify -purpose ocsphelper refuses the renewed signer"
+ok "renewing the OCSP signer gives an OCSP signer (OCSPSigning, nocheck)"
+
+# Without a recorded profile (a log from before schema 4), the renewal
+# profile (server) would add serverAuth/clientAuth: refused, nothing changed.
+iss_stop
+sqlite3 "$DB" "UPDATE certificates SET profile = NULL WHERE serial = x'$(serial_of "$T/ocsp2.pem")'" ||
+    fail "could not clear the recorded profile"
+iss_start
+log_state >"$T/state0"
+car_refused "renewal that would widen the EKU" 1 \
+    'policy: .*renewing under profile server would give the new certificate a wider (extendedKeyUsage|keyUsage)' \
+    renew -s "$URL" --cert "$T/ocsp2.pem" --key "$T/ocsp.key" --cert-out "$T/ocsp3.pem"
+[ ! -e "$T/ocsp3.pem" ] || fail "a refused renewal wrote a certificate"
+assert_unchanged "renewal that would widen the EKU" "$T/state0"
+
+certs_in_log "$T/ocsp.pem" "$T/c2.pem" "$T/ocsp2.pem"
 iss_stop
 echo "PASS: issuer ocsp_signer profile"

@@ -185,6 +185,19 @@ printf '%s.%s\n' "$(cut -d. -f1-2 "$T/tok1")" \
 DESC="wrong secret for a real token id" PAT='tokenUnknown|badAttestation' \
     req --token-file "$T/tok_wrong" --name "$NAME"
 
+# Tokens that could never be used are refused when they are made: a grant
+# outside the intermediate's name constraints, or not a DNS name at all.
+log_state >"$T/state0"
+refused_car "token for a name outside the name constraints" \
+    'notAuthorized.*www\.example\.com: outside the intermediate certificate.s name constraints' \
+    token create -S "$OPS" --identity nc --name www.example.com --profile server \
+    --out "$T/tok_nc"
+refused_car "token for a name with an empty label" \
+    'badRequest.*DNS name "bad\.\.example\.internal": an empty label' \
+    token create -S "$OPS" --identity nc --name bad..example.internal \
+    --profile server --out "$T/tok_nc"
+[ ! -e "$T/tok_nc" ] || fail "a refused token create wrote its file"
+
 # --- hostile CSRs, sent raw -------------------------------------------------------
 
 csr() {

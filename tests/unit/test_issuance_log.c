@@ -102,6 +102,7 @@ test_migrate_from_v2(void)
 	issuance_log_close(log);
 	CU_ASSERT_EQUAL_FATAL(raw_exec("DROP INDEX certificates_reserved; "
 	    "DROP INDEX certificates_parent; "
+	    "ALTER TABLE certificates DROP COLUMN profile; "
 	    "ALTER TABLE certificates DROP COLUMN request_hash; "
 	    "ALTER TABLE certificates DROP COLUMN parent_serial; "
 	    "PRAGMA user_version = 2"), SQLITE_OK);
@@ -113,10 +114,11 @@ test_migrate_from_v2(void)
 	CU_ASSERT_EQUAL(issuance_log_reader_open(&r, dbpath),
 	    CA_ERR_UNSUPPORTED);
 	log = open_log();
-	CU_ASSERT_EQUAL(raw_int("PRAGMA user_version"), 3);
+	CU_ASSERT_EQUAL(raw_int("PRAGMA user_version"),
+	    ISSUANCE_LOG_SCHEMA_VERSION);
 	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM pragma_table_info("
 	    "'certificates') WHERE name IN ('request_hash', "
-	    "'parent_serial')"), 2);
+	    "'parent_serial', 'profile')"), 3);
 	CU_ASSERT_EQUAL(raw_int("SELECT count(*) FROM sqlite_schema WHERE "
 	    "name IN ('certificates_reserved', 'certificates_parent')"), 2);
 	CU_ASSERT_EQUAL_FATAL(issuance_log_find(log, &c, s1), CA_OK);
