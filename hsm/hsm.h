@@ -80,7 +80,9 @@ void hsm_free(struct hsm *h);
 /*
  * hsm_pin_read reads a PIN from a source: "file:/path" (first line; the
  * trailing newline is dropped; the file must not be world-readable) or
- * "env:NAME". A URI's pin-source=file:... is given as is. The PIN is
+ * "env:NAME" (the variable is wiped and removed once read: a PIN is read
+ * from the environment once). A URI's pin-source=file:... is given as is.
+ * The PIN is
  * returned in sodium_malloc'd, mlocked memory; free it with hsm_pin_free.
  */
 int hsm_pin_read(char **out, const char *source)

@@ -10,6 +10,8 @@
  * hsm_pin (hsm_pin_take and the *_pin calls), the way the ceremony passes a
  * PIN typed at the terminal.
  *
+ * -i ARGS passes module init args (NSS softokn needs them).
+ *
  *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] keygen URI TYPE PUB.pem
  *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] sign URI DATA SIG PUB.pem
  *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] threads URI N
@@ -385,7 +387,7 @@ cmd_inventory(struct hsm *h, const char *pin, char **av, int ac)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hsm_probe [-m module] [-p pin-source | -P] [-u] "
+	fprintf(stderr, "usage: hsm_probe [-i init-args] [-m module] [-p pin-source | -P] [-u] "
 	    "keygen|sign|threads|loss-loop|inventory args...\n");
 	exit(2);
 }
@@ -399,8 +401,11 @@ main(int argc, char **argv)
 	int c, rc, ret, pin_in = 0;
 
 	cfg.module = getenv("SOFTHSM2_MODULE");
-	while ((c = getopt(argc, argv, "m:p:Pu")) != -1) {
+	while ((c = getopt(argc, argv, "i:m:p:Pu")) != -1) {
 		switch (c) {
+		case 'i':
+			cfg.init_args = optarg;
+			break;
 		case 'm':
 			cfg.module = optarg;
 			break;
