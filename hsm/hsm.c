@@ -113,6 +113,33 @@ hsm_copy_field(char *dst, size_t dstlen, const char *src)
 	dst[n] = '\0';
 }
 
+int
+hsm_serial_meaningless(const char *serial)
+{
+	if (serial == NULL)
+		return 1;
+	for (; *serial != '\0'; serial++)
+		if (*serial != '0' && *serial != ' ')
+			return 0;
+	return 1;
+}
+
+void
+hsm_token_ident(char *buf, size_t len, const char *label,
+    const char *manufacturer, const char *model, const char *serial)
+{
+	char l[HSM_LABEL_LEN], m[HSM_LABEL_LEN], mo[HSM_LABEL_LEN];
+	char sn[HSM_SERIAL_LEN];
+
+	hsm_copy_field(l, sizeof(l), label);
+	hsm_copy_field(m, sizeof(m), manufacturer);
+	hsm_copy_field(mo, sizeof(mo), model);
+	hsm_copy_field(sn, sizeof(sn), serial);
+	snprintf(buf, len, "token \"%s\" (manufacturer \"%s\", model \"%s\", "
+	    "serial %s)", l, m, mo, hsm_serial_meaningless(sn) ?
+	    "none: empty or all zeros, it identifies nothing" : sn);
+}
+
 /*
  * hsm_err_scan empties OpenSSL's error queue and returns the last
  * PKCS#11 return value libp11 put there (CKR_...), or 0 when there was
@@ -429,22 +456,22 @@ hsm_slot_by_token(struct hsm *h, const char *label, const char *serial)
 int
 hsm_login(struct hsm *h, PKCS11_SLOT *slot, const char *pin)
 {
-	char label[HSM_LABEL_LEN], serial[HSM_SERIAL_LEN];
+	char id[192];
 	unsigned long ckr;
 	int logged = 0;
 
-	hsm_copy_field(label, sizeof(label), slot->token->label);
-	hsm_copy_field(serial, sizeof(serial), slot->token->serialnr);
+	hsm_token_ident(id, sizeof(id), slot->token->label,
+	    slot->token->manufacturer, slot->token->model,
+	    slot->token->serialnr);
 	if (PKCS11_is_logged_in(slot, 0, &logged) == 0 && logged)
 		return CA_OK;
 	if (slot->token->userPinLocked)
-		return ca_error(CA_ERR_PIN_LOCKED, "token \"%s\" (serial %s): "
+		return ca_error(CA_ERR_PIN_LOCKED, "%s: "
 		    "the user PIN is locked; the security officer must reset "
-		    "it", label, serial);
+		    "it", id);
 	if (pin == NULL)
-		return ca_error(CA_ERR_USAGE, "token \"%s\" (serial %s): a PIN "
-		    "is needed (pin-source=file:... or env:NAME)", label,
-		    serial);
+		return ca_error(CA_ERR_USAGE, "%s: a PIN "
+		    "is needed (pin-source=file:... or env:NAME)", id);
 	ERR_clear_error();
 	if (PKCS11_login(slot, 0, pin) == 0)
 		return CA_OK;
@@ -453,22 +480,21 @@ hsm_login(struct hsm *h, PKCS11_SLOT *slot, const char *pin)
 	case CKR_PIN_INCORRECT:
 	case CKR_PIN_INVALID:
 	case CKR_PIN_LEN_RANGE:
-		return ca_error(CA_ERR_PIN, "token \"%s\" (serial %s): the "
+		return ca_error(CA_ERR_PIN, "%s: the "
 		    "PIN was refused (%s); not retrying, since repeated "
-		    "failures lock the token", label, serial,
+		    "failures lock the token", id,
 		    hsm_ckr_name(ckr));
 	case CKR_PIN_LOCKED:
-		return ca_error(CA_ERR_PIN_LOCKED, "token \"%s\" (serial %s): "
+		return ca_error(CA_ERR_PIN_LOCKED, "%s: "
 		    "the user PIN is locked; the security officer must reset "
-		    "it", label, serial);
+		    "it", id);
 	case CKR_TOKEN_NOT_PRESENT:
 	case CKR_DEVICE_REMOVED:
-		return ca_error(CA_ERR_TOKEN_ABSENT, "token \"%s\" (serial "
-		    "%s): not present (%s)", label, serial,
+		return ca_error(CA_ERR_TOKEN_ABSENT, "%s: not present (%s)", id,
 		    hsm_ckr_name(ckr));
 	default:
-		return ca_error(CA_ERR_HSM, "token \"%s\" (serial %s): login "
-		    "failed (%s); not retrying", label, serial,
+		return ca_error(CA_ERR_HSM, "%s: login "
+		    "failed (%s); not retrying", id,
 		    ckr ? hsm_ckr_name(ckr) : "no PKCS#11 error code");
 	}
 }

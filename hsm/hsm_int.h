@@ -52,6 +52,8 @@ struct hsm_key {
 	char *pin;			/* sodium_malloc'd, for re-login */
 	char label[HSM_LABEL_LEN];	/* token label */
 	char serial[HSM_SERIAL_LEN];	/* token serial */
+	char ident[192];		/* hsm_token_ident, for messages */
+	char unsafe[320];		/* why it fails the checks, or "" */
 	EVP_PKEY *pkey;		/* libp11-backed private key, NULL if stale */
 	int dead_rc;		/* non-zero: fails until reopened */
 	unsigned char *spki;	/* DER SubjectPublicKeyInfo at first open */
@@ -140,5 +142,14 @@ int hsm_raw_public(EVP_PKEY **out, struct hsm *h, CK_SESSION_HANDLE s,
     __attribute__((warn_unused_result));
 int hsm_raw_key_desc(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
     char *buf, size_t len);
+
+/* hsm_wrap.c */
+/*
+ * hsm_wrap_probe tries to wrap private key priv with an AES key made for
+ * this session only (s must be read-write) and says what happened in
+ * detail; a wrapped key is wiped at once.
+ */
+enum hsm_wrap_probe hsm_wrap_probe(struct hsm *h, CK_SESSION_HANDLE s,
+    CK_OBJECT_HANDLE priv, char *detail, size_t len);
 
 #endif /* HSM_INT_H */
