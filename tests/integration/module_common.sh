@@ -81,6 +81,83 @@ mod_setup_p11kit() {
 	export P11_KIT_SERVER_ADDRESS
 }
 
+mod_setup_nss() {
+	command -v certutil >/dev/null ||
+	    fail "certutil is not installed (scripts/install-deps: libnss3-tools)"
+	MOD_MODULE=
+	for m in /usr/lib/x86_64-linux-gnu/libsoftokn3.so \
+	    /usr/lib/x86_64-linux-gnu/nss/libsoftokn3.so /usr/lib/libsoftokn3.so; do
+		[ -f "$m" ] && MOD_MODULE=$m && break
+	done
+	[ -n "$MOD_MODULE" ] || fail "libsoftokn3.so not found (libnss3)"
+	MOD_PIN=$T/nss.pin
+	newpin "$MOD_PIN"
+	mkdir -p "$T/nssdb"
+	# certutil reads the new database password from a file (-f).
+	certutil -N -d "sql:$T/nssdb" -f "$MOD_PIN" >"$T/certutil.out" 2>&1 ||
+	    { cat "$T/certutil.out" >&2; fail "certutil -N"; }
+	MOD_INIT_ARGS="configdir='sql:$T/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db'"
+	MOD_TOKEN="NSS Certificate DB"
+	MOD_CAN="ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096"
+}
+
+mod_free_port() {
+	p=$((20000 + ($$ * 7 + $1) % 30000))
+	echo "$p"
+}
+
+mod_setup_tpm2() {
+	for c in swtpm tpm2_ptool tpm2-abrmd dbus-daemon; do
+		command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] ||
+		    fail "$c is not installed (scripts/install-deps)"
+	done
+	MOD_MODULE=
+	for m in /usr/lib/x86_64-linux-gnu/libtpm2_pkcs11.so.1 \
+	    /usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so; do
+		[ -f "$m" ] && MOD_MODULE=$m && break
+	done
+	[ -n "$MOD_MODULE" ] || fail "libtpm2_pkcs11 not found (libtpm2-pkcs11-1)"
+	mkdir -p "$T/tpm" "$T/tpmstore"
+	port=$(mod_free_port 1)
+	swtpm socket --tpm2 --tpmstate "dir=$T/tpm" \
+	    --server "type=tcp,port=$port,bindaddr=127.0.0.1" \
+	    --ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" \
+	    --flags not-need-init,startup-clear >"$T/swtpm.out" 2>&1 &
+	MOD_PIDS="$MOD_PIDS $!"
+	# swtpm has no resource manager, and tpm2_ptool leaves objects
+	# loaded: tpm2-abrmd on a private session bus stands in for one.
+	dbus-daemon --session --fork --print-address=1 --print-pid=1 \
+	    >"$T/dbus.out" 2>&1 || fail "dbus-daemon"
+	DBUS_SESSION_BUS_ADDRESS=$(sed -n 1p "$T/dbus.out")
+	MOD_PIDS="$MOD_PIDS $(sed -n 2p "$T/dbus.out")"
+	export DBUS_SESSION_BUS_ADDRESS
+	bus=com.intel.tss2.Tabrmd.carapace$$
+	n=0
+	until tpm2-abrmd --session --allow-root --dbus-name="$bus" \
+	    --tcti="swtpm:host=127.0.0.1,port=$port" >"$T/abrmd.out" 2>&1 &
+	    ab=$!; sleep 0.5; kill -0 $ab 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -lt 20 ] || { cat "$T/swtpm.out" "$T/abrmd.out" >&2; fail "tpm2-abrmd did not start"; }
+	done
+	MOD_PIDS="$MOD_PIDS $ab"
+	TPM2_PKCS11_TCTI="tabrmd:bus_type=session,bus_name=$bus"
+	TPM2TOOLS_TCTI=$TPM2_PKCS11_TCTI
+	TPM2_PKCS11_STORE=$T/tpmstore
+	TPM2_PKCS11_LOG_LEVEL=0
+	export TPM2_PKCS11_TCTI TPM2TOOLS_TCTI TPM2_PKCS11_STORE TPM2_PKCS11_LOG_LEVEL
+	MOD_PIN=$T/tpm2.pin
+	newpin "$MOD_PIN"
+	newpin "$T/tpm2.sopin"
+	tpm2_ptool init --path "$T/tpmstore" >"$T/ptool.out" 2>&1 ||
+	    { cat "$T/ptool.out" >&2; fail "tpm2_ptool init"; }
+	# tpm2_ptool takes PINs only in argv: throwaway values for this run.
+	tpm2_ptool addtoken --pid=1 --label="$MOD_TOKEN" --path "$T/tpmstore" \
+	    --sopin="$(cat "$T/tpm2.sopin")" --userpin="$(cat "$MOD_PIN")" \
+	    >"$T/ptool.out" 2>&1 ||
+	    { cat "$T/ptool.out" >&2; fail "tpm2_ptool addtoken"; }
+	MOD_CAN="ec-p256 ec-p384 rsa-2048"
+}
+
 # mod_setup KIND
 mod_setup() {
 	MOD_KIND=$1

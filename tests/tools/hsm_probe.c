@@ -260,6 +260,8 @@ cmd_sign(struct hsm *h, const char *pin, char **av)
 		fail("writing outputs", CA_ERR_IO);
 		goto out;
 	}
+	if (hsm_key_unsafe(k) != NULL)
+		printf("sign: unsafe key: %s\n", hsm_key_unsafe(k));
 	printf("sign: ok (token \"%s\", serial %s)\n", hsm_key_token_label(k),
 	    hsm_key_token_serial(k));
 	ret = 0;
