@@ -16,7 +16,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+
+#include <sodium.h>
 
 #include "common/ca_error.h"
 #include "common/secure.h"
@@ -112,4 +115,16 @@ secure_confirm(FILE *in)
 		return ca_error(CA_ERR_CANCELLED, "the officer did not type "
 		    "\"yes\"");
 	return CA_OK;
+}
+
+void
+secure_env_forget(const char *name)
+{
+	char *v;
+
+	if (name == NULL || *name == '\0')
+		return;
+	if ((v = getenv(name)) != NULL)
+		sodium_memzero(v, strlen(v));
+	(void)unsetenv(name);
 }

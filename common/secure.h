@@ -32,4 +32,12 @@ int secure_network_check(void) __attribute__((warn_unused_result));
  */
 int secure_confirm(FILE *in) __attribute__((warn_unused_result));
 
+/*
+ * secure_env_forget wipes the value of environment variable name in place
+ * and removes the variable, so that a secret read from it (a PIN, a join
+ * token) is not inherited by a child process or left in the environment
+ * for a core dump. Call it once the value has been copied.
+ */
+void secure_env_forget(const char *name);
+
 #endif /* SECURE_H */

@@ -6,6 +6,13 @@
  * pkcs11: URI, and logs in, turning libp11's PKCS#11 error codes into
  * errors that name the token. A wrong PIN is reported once and never
  * retried: a real token locks its PIN after a few failures.
+ *
+ * One module instance: the raw PKCS#11 calls of hsm/ use the very function
+ * list libp11 loaded and initialised (C_Initialize, with the init args),
+ * never one of our own. Modules such as p11-kit-client.so and
+ * p11-kit-proxy.so hand out a new, separately initialised instance for
+ * every C_GetFunctionList call; a second list of our own would answer
+ * CKR_CRYPTOKI_NOT_INITIALIZED and would not share libp11's login.
  */
 #include "config.h"
 
@@ -106,10 +113,37 @@ hsm_copy_field(char *dst, size_t dstlen, const char *src)
 	dst[n] = '\0';
 }
 
+int
+hsm_serial_meaningless(const char *serial)
+{
+	if (serial == NULL)
+		return 1;
+	for (; *serial != '\0'; serial++)
+		if (*serial != '0' && *serial != ' ')
+			return 0;
+	return 1;
+}
+
+void
+hsm_token_ident(char *buf, size_t len, const char *label,
+    const char *manufacturer, const char *model, const char *serial)
+{
+	char l[HSM_LABEL_LEN], m[HSM_LABEL_LEN], mo[HSM_LABEL_LEN];
+	char sn[HSM_SERIAL_LEN];
+
+	hsm_copy_field(l, sizeof(l), label);
+	hsm_copy_field(m, sizeof(m), manufacturer);
+	hsm_copy_field(mo, sizeof(mo), model);
+	hsm_copy_field(sn, sizeof(sn), serial);
+	snprintf(buf, len, "token \"%s\" (manufacturer \"%s\", model \"%s\", "
+	    "serial %s)", l, m, mo, hsm_serial_meaningless(sn) ?
+	    "none: empty or all zeros, it identifies nothing" : sn);
+}
+
 /*
  * hsm_err_scan empties OpenSSL's error queue and returns the last
  * PKCS#11 return value libp11 put there (CKR_...), or 0 when there was
- * none.
+ * none; a vendor code cut to its low bits is marked HSM_CKR_LOW_BITS.
  */
 unsigned long
 hsm_err_scan(void)
@@ -120,6 +154,9 @@ hsm_err_scan(void)
 	while ((e = ERR_get_error()) != 0)
 		if (lib != 0 && ERR_GET_LIB(e) == lib)
 			ckr = ERR_GET_REASON(e);
+	/* No standard CKR needs 16 bits: this is a cut vendor code. */
+	if (ckr > 0xffffUL)
+		ckr |= HSM_CKR_LOW_BITS;
 	return ckr;
 }
 
@@ -133,11 +170,57 @@ hsm_check_fork(const struct hsm *h)
 	return CA_OK;
 }
 
-/* hsm_ctx_load loads the module into a new libp11 context. */
+/*
+ * libp11 0.4.11 to 0.4.13 (configure checks the version) keep the function
+ * list they initialised as the first member of the context's private part;
+ * libp11 has no call that returns it. ctx_function_list takes it from
+ * there and makes sure it is that instance: C_GetInfo must answer
+ * (an instance nobody initialised answers CKR_CRYPTOKI_NOT_INITIALIZED) with
+ * the manufacturer libp11 read at load time.
+ */
+struct libp11_ctx_private_prefix {
+	CK_FUNCTION_LIST *method;
+};
+
+static int
+ctx_function_list(struct hsm *h)
+{
+	const struct libp11_ctx_private_prefix *p = h->ctx->_private;
+	CK_FUNCTION_LIST *fl;
+	CK_INFO info;
+	char have[HSM_LABEL_LEN], want[HSM_LABEL_LEN], tmp[HSM_LABEL_LEN];
+	CK_RV rv;
+
+	h->fl = NULL;
+	if (p == NULL || (fl = p->method) == NULL || fl->C_GetInfo == NULL)
+		return ca_error(CA_ERR_HSM, "PKCS#11 module %s: libp11 holds "
+		    "no function list for it", h->module);
+	if ((rv = fl->C_GetInfo(&info)) != CKR_OK)
+		return ca_error(CA_ERR_HSM, "PKCS#11 module %s: the function "
+		    "list libp11 initialised does not answer C_GetInfo: %s",
+		    h->module, hsm_ckr_name(rv));
+	memcpy(tmp, info.manufacturerID, sizeof(info.manufacturerID));
+	tmp[sizeof(info.manufacturerID)] = '\0';
+	hsm_copy_field(have, sizeof(have), tmp);
+	hsm_copy_field(want, sizeof(want), h->ctx->manufacturer);
+	if (strcmp(have, want) != 0)
+		return ca_error(CA_ERR_HSM, "PKCS#11 module %s: the function "
+		    "list found in libp11's context is not the module's "
+		    "(manufacturer \"%s\", libp11 says \"%s\"); this libp11 "
+		    "version is not supported", h->module, have, want);
+	h->fl = fl;
+	return CA_OK;
+}
+
+/*
+ * hsm_ctx_load loads the module into a new libp11 context and takes the
+ * context's function list for the raw calls.
+ */
 int
 hsm_ctx_load(struct hsm *h)
 {
 	unsigned long ckr;
+	int rc;
 
 	if (h->loaded)
 		return CA_OK;
@@ -164,6 +247,10 @@ hsm_ctx_load(struct hsm *h)
 		    ckr ? hsm_ckr_name(ckr) : "");
 	}
 	h->loaded = 1;
+	if ((rc = ctx_function_list(h)) != CA_OK) {
+		hsm_ctx_unload(h);
+		return rc;
+	}
 	return CA_OK;
 }
 
@@ -190,6 +277,7 @@ hsm_ctx_unload(struct hsm *h)
 		PKCS11_CTX_unload(h->ctx);
 	PKCS11_CTX_free(h->ctx);
 	h->ctx = NULL;
+	h->fl = NULL;
 	h->loaded = 0;
 	ERR_clear_error();
 }
@@ -217,7 +305,6 @@ int
 hsm_open(struct hsm **out, const struct hsm_config *cfg)
 {
 	struct hsm *h = NULL;
-	CK_C_GetFunctionList getfl;
 	int rc = CA_ERR_INTERNAL;
 
 	*out = NULL;
@@ -239,18 +326,19 @@ hsm_open(struct hsm **out, const struct hsm_config *cfg)
 		goto out;
 	}
 	/*
-	 * Our own reference keeps the function list mapped across libp11's
-	 * unload and load during a rebuild.
+	 * Our own reference keeps the module mapped across libp11's unload
+	 * and load during a rebuild, and names a path that cannot be loaded
+	 * with dlerror()'s reason. Its function list is not ours to call:
+	 * see ctx_function_list.
 	 */
 	if ((h->dl = dlopen(h->module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		rc = ca_error(CA_ERR_CONFIG, "PKCS#11 module %s: cannot be "
 		    "loaded: %s", h->module, dlerror());
 		goto out;
 	}
-	*(void **)&getfl = dlsym(h->dl, "C_GetFunctionList");
-	if (getfl == NULL || getfl(&h->fl) != CKR_OK || h->fl == NULL) {
+	if (dlsym(h->dl, "C_GetFunctionList") == NULL) {
 		rc = ca_error(CA_ERR_CONFIG, "PKCS#11 module %s: no "
-		    "C_GetFunctionList", h->module);
+		    "C_GetFunctionList; not a PKCS#11 module", h->module);
 		goto out;
 	}
 	if ((rc = hsm_ctx_load(h)) != CA_OK)
@@ -368,22 +456,22 @@ hsm_slot_by_token(struct hsm *h, const char *label, const char *serial)
 int
 hsm_login(struct hsm *h, PKCS11_SLOT *slot, const char *pin)
 {
-	char label[HSM_LABEL_LEN], serial[HSM_SERIAL_LEN];
+	char id[192];
 	unsigned long ckr;
 	int logged = 0;
 
-	hsm_copy_field(label, sizeof(label), slot->token->label);
-	hsm_copy_field(serial, sizeof(serial), slot->token->serialnr);
+	hsm_token_ident(id, sizeof(id), slot->token->label,
+	    slot->token->manufacturer, slot->token->model,
+	    slot->token->serialnr);
 	if (PKCS11_is_logged_in(slot, 0, &logged) == 0 && logged)
 		return CA_OK;
 	if (slot->token->userPinLocked)
-		return ca_error(CA_ERR_PIN_LOCKED, "token \"%s\" (serial %s): "
+		return ca_error(CA_ERR_PIN_LOCKED, "%s: "
 		    "the user PIN is locked; the security officer must reset "
-		    "it", label, serial);
+		    "it", id);
 	if (pin == NULL)
-		return ca_error(CA_ERR_USAGE, "token \"%s\" (serial %s): a PIN "
-		    "is needed (pin-source=file:... or env:NAME)", label,
-		    serial);
+		return ca_error(CA_ERR_USAGE, "%s: a PIN "
+		    "is needed (pin-source=file:... or env:NAME)", id);
 	ERR_clear_error();
 	if (PKCS11_login(slot, 0, pin) == 0)
 		return CA_OK;
@@ -392,22 +480,21 @@ hsm_login(struct hsm *h, PKCS11_SLOT *slot, const char *pin)
 	case CKR_PIN_INCORRECT:
 	case CKR_PIN_INVALID:
 	case CKR_PIN_LEN_RANGE:
-		return ca_error(CA_ERR_PIN, "token \"%s\" (serial %s): the "
+		return ca_error(CA_ERR_PIN, "%s: the "
 		    "PIN was refused (%s); not retrying, since repeated "
-		    "failures lock the token", label, serial,
+		    "failures lock the token", id,
 		    hsm_ckr_name(ckr));
 	case CKR_PIN_LOCKED:
-		return ca_error(CA_ERR_PIN_LOCKED, "token \"%s\" (serial %s): "
+		return ca_error(CA_ERR_PIN_LOCKED, "%s: "
 		    "the user PIN is locked; the security officer must reset "
-		    "it", label, serial);
+		    "it", id);
 	case CKR_TOKEN_NOT_PRESENT:
 	case CKR_DEVICE_REMOVED:
-		return ca_error(CA_ERR_TOKEN_ABSENT, "token \"%s\" (serial "
-		    "%s): not present (%s)", label, serial,
+		return ca_error(CA_ERR_TOKEN_ABSENT, "%s: not present (%s)", id,
 		    hsm_ckr_name(ckr));
 	default:
-		return ca_error(CA_ERR_HSM, "token \"%s\" (serial %s): login "
-		    "failed (%s); not retrying", label, serial,
+		return ca_error(CA_ERR_HSM, "%s: login "
+		    "failed (%s); not retrying", id,
 		    ckr ? hsm_ckr_name(ckr) : "no PKCS#11 error code");
 	}
 }

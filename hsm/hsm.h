@@ -80,7 +80,9 @@ void hsm_free(struct hsm *h);
 /*
  * hsm_pin_read reads a PIN from a source: "file:/path" (first line; the
  * trailing newline is dropped; the file must not be world-readable) or
- * "env:NAME". A URI's pin-source=file:... is given as is. The PIN is
+ * "env:NAME" (the variable is wiped and removed once read: a PIN is read
+ * from the environment once). A URI's pin-source=file:... is given as is.
+ * The PIN is
  * returned in sodium_malloc'd, mlocked memory; free it with hsm_pin_free.
  */
 int hsm_pin_read(char **out, const char *source)
@@ -125,6 +127,13 @@ int hsm_key_open_pin(struct hsm_key **out, struct hsm *h, const char *uri,
 void hsm_key_free(struct hsm_key *k);
 
 /*
+ * hsm_key_unsafe: NULL for a key that passed the attribute checks, else
+ * why it failed them (it was opened only because allow_unsafe_keys is
+ * set). Borrowed. A program that gets a reason must say so loudly.
+ */
+const char *hsm_key_unsafe(const struct hsm_key *k);
+
+/*
  * hsm_key_public returns a copy of the key's public half as a plain
  * (software) EVP_PKEY, owned by the caller.
  */
@@ -151,6 +160,23 @@ int hsm_key_sign(struct hsm_key *k, hsm_sign_fn fn, void *arg)
 /* hsm_key_token_label / _serial: the token the key lives on (borrowed). */
 const char *hsm_key_token_label(const struct hsm_key *k);
 const char *hsm_key_token_serial(const struct hsm_key *k);
+/*
+ * hsm_key_token_ident: the token as manufacturer, model, serial and label
+ * (hsm_token_ident), borrowed. Identify a key by its public-key
+ * fingerprint, not by this: NSS and tpm2-pkcs11 give every token the
+ * serial 0000000000000000.
+ */
+const char *hsm_key_token_ident(const struct hsm_key *k);
+
+/*
+ * hsm_token_ident writes 'token "LABEL" (manufacturer "M", model "X",
+ * serial S)' into buf; an empty or all-zero serial is written as
+ * 'serial none (empty or all zeros: it identifies nothing)'.
+ */
+void hsm_token_ident(char *buf, size_t len, const char *label,
+    const char *manufacturer, const char *model, const char *serial);
+/* hsm_serial_meaningless: 1 when serial is empty or all zeros (or blanks). */
+int hsm_serial_meaningless(const char *serial);
 
 /*
  * hsm_keygen generates a key pair on the token named by uri, with the label
@@ -169,6 +195,60 @@ int hsm_keygen(EVP_PKEY **pub_out, struct hsm *h, const char *uri,
 /* hsm_keygen_pin: hsm_keygen with a PIN object (NULL: the URI's). */
 int hsm_keygen_pin(EVP_PKEY **pub_out, struct hsm *h, const char *uri,
     const struct hsm_pin *pin, enum hsm_key_type type)
+    __attribute__((warn_unused_result));
+
+/*
+ * The wrap probe's outcome (hsm_wrap.c): the module refused to wrap the
+ * private key with a session key (as it should), wrapped it (it does not
+ * enforce CKA_SENSITIVE / CKA_NEVER_EXTRACTABLE), or could not be asked
+ * (no AES session key or wrapping mechanism).
+ */
+enum hsm_wrap_probe {
+	HSM_PROBE_NOT_RUN = 0,
+	HSM_PROBE_REFUSED,
+	HSM_PROBE_EXPORTED,
+};
+/* hsm_wrap_probe_name: "refused", "exported" or "not-run". */
+const char *hsm_wrap_probe_name(enum hsm_wrap_probe p);
+
+/* What hsm_keygen_ex found out about the new key and its token. */
+struct hsm_keygen_info {
+	char token[192];	/* token identity, as hsm_token_ident */
+	int hardware;		/* slot has CKF_HW_SLOT: 1, 0, -1 unknown */
+	/* "" or the optional template attribute the module refused */
+	char dropped[160];
+	/* Read back after generation: 1, 0 or -1 (unreadable). */
+	int sensitive, extractable, always_sensitive, never_extractable;
+	enum hsm_wrap_probe probe;
+	char probe_detail[256];
+};
+
+/* hsm_keygen_ex flags. */
+#define HSM_KEYGEN_PROBE_REQUIRED	0x1	/* destroy the pair on EXPORTED */
+
+/*
+ * hsm_keygen_ex is hsm_keygen_pin that also fills *info (if not NULL) and
+ * takes flags. The template is built per mechanism; when the module refuses
+ * it, each optional usage restriction is left out in turn and the one it
+ * refused is named in info->dropped (no optional attribute helping: the
+ * error names the required template). Then the four protection attributes
+ * are read back and the wrap probe runs. With HSM_KEYGEN_PROBE_REQUIRED, a
+ * key the probe could wrap is destroyed and the call fails with
+ * CA_ERR_KEY_UNSAFE.
+ */
+int hsm_keygen_ex(EVP_PKEY **pub_out, struct hsm_keygen_info *info,
+    struct hsm *h, const char *uri, const struct hsm_pin *pin,
+    enum hsm_key_type type, unsigned int flags)
+    __attribute__((warn_unused_result));
+
+/*
+ * hsm_key_probe runs the wrap probe on an open key (for a key the module's
+ * own tools made) and puts the outcome in *out and detail, and whether the
+ * slot says it is hardware (CKF_HW_SLOT: 1, 0, -1 unknown) in *hardware. CA_OK whenever
+ * the probe could be asked; the outcome may still be HSM_PROBE_NOT_RUN.
+ */
+int hsm_key_probe(struct hsm_key *k, enum hsm_wrap_probe *out,
+    int *hardware, char *detail, size_t len)
     __attribute__((warn_unused_result));
 
 /* Inventory, for the ceremony's first step. */
@@ -190,6 +270,8 @@ struct hsm_inv_token {
 	char manufacturer[33];
 	char model[17];
 	char serial[17];
+	char ident[192];	/* hsm_token_ident of the fields above */
+	int hardware;		/* slot has CKF_HW_SLOT */
 	int initialized, login_required, user_pin_locked;
 	int keys_listed;	/* 0 when not logged in: only public objects */
 	size_t nkeys;

@@ -6,7 +6,9 @@
  * while it signs (signers never wait for each other); everything that
  * changes libp11's state (opening and freeing keys, key generation, the
  * inventory, the rebuild after a token loss, hsm_free) holds it
- * exclusively. The raw PKCS#11 calls (h->fl) are made only while libp11's
+ * exclusively. The raw PKCS#11 calls (h->fl, the function list libp11
+ * itself initialised, so that the module is initialised once and shares one
+ * login) are made only while libp11's
  * context is loaded and initialised (h->loaded), under the lock, on
  * sessions private to the calling thread that are closed before the
  * function returns.
@@ -22,6 +24,7 @@
 #ifndef HSM_INT_H
 #define HSM_INT_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <sys/types.h>
 
@@ -49,6 +52,8 @@ struct hsm_key {
 	char *pin;			/* sodium_malloc'd, for re-login */
 	char label[HSM_LABEL_LEN];	/* token label */
 	char serial[HSM_SERIAL_LEN];	/* token serial */
+	char ident[192];		/* hsm_token_ident, for messages */
+	char unsafe[320];		/* why it fails the checks, or "" */
 	EVP_PKEY *pkey;		/* libp11-backed private key, NULL if stale */
 	int dead_rc;		/* non-zero: fails until reopened */
 	unsigned char *spki;	/* DER SubjectPublicKeyInfo at first open */
@@ -61,7 +66,7 @@ struct hsm {
 	int allow_unsafe_keys;
 	pid_t pid;
 	void *dl;		/* our own reference to the module */
-	CK_FUNCTION_LIST *fl;	/* the module's function list */
+	CK_FUNCTION_LIST *fl;	/* libp11's initialised instance, or NULL */
 	PKCS11_CTX *ctx;
 	int loaded;		/* libp11 context loaded and initialised */
 	int stale;		/* rebuild before the next use; __atomic */
@@ -98,6 +103,19 @@ int hsm_pin_copy(char **out, const struct hsm_pin *pin,
     const char *uri_source) __attribute__((warn_unused_result));
 
 /* hsm_raw.c */
+/*
+ * libp11 puts a CKR value into OpenSSL's error queue as a reason code, which
+ * keeps only its low 23 bits (HSM_CKR_REASON_MASK). hsm_err_scan marks a
+ * value that cannot be a whole standard code (more than 16 bits) with
+ * HSM_CKR_LOW_BITS, so that hsm_ckr_name does not print a cut value as if
+ * it were the module's.
+ */
+#define HSM_CKR_REASON_MASK	0x7fffffUL
+#if ULONG_MAX > 0xffffffffUL
+#define HSM_CKR_LOW_BITS	(1UL << 32)
+#else
+#define HSM_CKR_LOW_BITS	0UL
+#endif
 const char *hsm_ckr_name(unsigned long rv);
 int hsm_raw_session(struct hsm *h, CK_SESSION_HANDLE *out, CK_SLOT_ID slot,
     int rw) __attribute__((warn_unused_result));
@@ -124,5 +142,14 @@ int hsm_raw_public(EVP_PKEY **out, struct hsm *h, CK_SESSION_HANDLE s,
     __attribute__((warn_unused_result));
 int hsm_raw_key_desc(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
     char *buf, size_t len);
+
+/* hsm_wrap.c */
+/*
+ * hsm_wrap_probe tries to wrap private key priv with an AES key made for
+ * this session only (s must be read-write) and says what happened in
+ * detail; a wrapped key is wiped at once.
+ */
+enum hsm_wrap_probe hsm_wrap_probe(struct hsm *h, CK_SESSION_HANDLE s,
+    CK_OBJECT_HANDLE priv, char *detail, size_t len);
 
 #endif /* HSM_INT_H */

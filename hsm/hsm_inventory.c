@@ -226,6 +226,9 @@ hsm_inventory_pin(struct hsm_inventory **out, struct hsm *h,
 		    sizeof(ti.model));
 		copy_padded(t->serial, sizeof(t->serial), ti.serialNumber,
 		    sizeof(ti.serialNumber));
+		hsm_token_ident(t->ident, sizeof(t->ident), t->label,
+		    t->manufacturer, t->model, t->serial);
+		t->hardware = (si.flags & CKF_HW_SLOT) != 0;
 		t->initialized = (ti.flags & CKF_TOKEN_INITIALIZED) != 0;
 		t->login_required = (ti.flags & CKF_LOGIN_REQUIRED) != 0;
 		t->user_pin_locked = (ti.flags & CKF_USER_PIN_LOCKED) != 0;

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +38,8 @@ libp11_key_matches(const PKCS11_KEY *key, const struct pkcs11_uri *u)
  */
 static int
 key_find(struct hsm *h, EVP_PKEY **pkey_out, unsigned char **spki_out,
-    int *spki_len, PKCS11_SLOT *slot, const struct pkcs11_uri *u,
-    const char *what)
+    int *spki_len, char *unsafe, size_t unsafe_len, PKCS11_SLOT *slot,
+    const struct pkcs11_uri *u, const char *what)
 {
 	PKCS11_KEY *keys = NULL, *key = NULL;
 	unsigned int nkeys = 0, i, nmatch = 0;
@@ -93,9 +94,16 @@ key_find(struct hsm *h, EVP_PKEY **pkey_out, unsigned char **spki_out,
 		    "where libp11 found one", what, count);
 		goto out;
 	}
-	if (!h->allow_unsafe_keys &&
-	    (rc = hsm_raw_key_check(h, s, objs[0], what)) != CA_OK)
-		goto out;
+	/*
+	 * allow_unsafe_keys lets a failing key through, never silently: the
+	 * reason is kept for hsm_key_unsafe, and the program says it.
+	 */
+	unsafe[0] = '\0';
+	if ((rc = hsm_raw_key_check(h, s, objs[0], what)) != CA_OK) {
+		if (!h->allow_unsafe_keys)
+			goto out;
+		snprintf(unsafe, unsafe_len, "%s", ca_error_detail());
+	}
 	if ((pkey = PKCS11_get_private_key(key)) == NULL) {
 		ckr = hsm_err_scan();
 		rc = ca_error(CA_ERR_HSM, "%s: libp11 cannot make an EVP_PKEY "
@@ -186,10 +194,13 @@ hsm_key_open_pin(struct hsm_key **out, struct hsm *h, const char *uri,
 		goto out;
 	hsm_copy_field(k->label, sizeof(k->label), slot->token->label);
 	hsm_copy_field(k->serial, sizeof(k->serial), slot->token->serialnr);
+	hsm_token_ident(k->ident, sizeof(k->ident), slot->token->label,
+	    slot->token->manufacturer, slot->token->model,
+	    slot->token->serialnr);
 	if ((rc = hsm_login(h, slot, k->pin)) != CA_OK)
 		goto out;
-	if ((rc = key_find(h, &k->pkey, &k->spki, &k->spki_len, slot, k->uri,
-	    k->uri_text)) != CA_OK)
+	if ((rc = key_find(h, &k->pkey, &k->spki, &k->spki_len, k->unsafe,
+	    sizeof(k->unsafe), slot, k->uri, k->uri_text)) != CA_OK)
 		goto out;
 	k->h = h;
 	k->next = h->keys;
@@ -258,6 +269,18 @@ hsm_key_token_serial(const struct hsm_key *k)
 	return k != NULL ? k->serial : "";
 }
 
+const char *
+hsm_key_unsafe(const struct hsm_key *k)
+{
+	return k != NULL && k->unsafe[0] != '\0' ? k->unsafe : NULL;
+}
+
+const char *
+hsm_key_token_ident(const struct hsm_key *k)
+{
+	return k != NULL ? k->ident : "";
+}
+
 /*
  * key_reopen makes k usable again after a rebuild (or rebuilds first when
  * the context is stale). The caller holds h->lock exclusively.
@@ -272,10 +295,9 @@ key_reopen(struct hsm_key *k)
 	int spki_len = 0, rc = CA_ERR_INTERNAL;
 
 	if (k->dead_rc != 0)
-		return ca_error(k->dead_rc, "%s: token \"%s\" (serial %s) "
-		    "refused the kept PIN after a token loss; open the key "
-		    "again with the right PIN", k->uri_text, k->label,
-		    k->serial);
+		return ca_error(k->dead_rc, "%s: %s refused the kept PIN "
+		    "after a token loss; open the key again with the right "
+		    "PIN", k->uri_text, k->ident);
 	if (k->pkey != NULL && !__atomic_load_n(&h->stale, __ATOMIC_ACQUIRE))
 		return CA_OK;
 	if ((rc = hsm_ctx_ready(h)) != CA_OK)
@@ -283,9 +305,8 @@ key_reopen(struct hsm_key *k)
 	if ((slot = hsm_slot_by_token(h, k->label, k->serial)) == NULL) {
 		/* The slot list is fixed at load: reload next time. */
 		__atomic_store_n(&h->stale, 1, __ATOMIC_RELEASE);
-		rc = ca_error(CA_ERR_TOKEN_ABSENT, "token \"%s\" (serial %s) "
-		    "is not present; cannot sign with %s", k->label, k->serial,
-		    k->uri_text);
+		rc = ca_error(CA_ERR_TOKEN_ABSENT, "%s is not present; cannot "
+		    "sign with %s", k->ident, k->uri_text);
 		goto out;
 	}
 	if ((rc = hsm_login(h, slot, k->pin)) != CA_OK) {
@@ -295,18 +316,17 @@ key_reopen(struct hsm_key *k)
 			__atomic_store_n(&h->stale, 1, __ATOMIC_RELEASE);
 		goto out;
 	}
-	if ((rc = key_find(h, &pkey, &spki, &spki_len, slot, k->uri,
-	    k->uri_text)) != CA_OK) {
+	if ((rc = key_find(h, &pkey, &spki, &spki_len, k->unsafe,
+	    sizeof(k->unsafe), slot, k->uri, k->uri_text)) != CA_OK) {
 		__atomic_store_n(&h->stale, 1, __ATOMIC_RELEASE);
 		goto out;
 	}
 	if (spki_len != k->spki_len || memcmp(spki, k->spki,
 	    (size_t)spki_len) != 0) {
 		k->dead_rc = CA_ERR_VERIFY;
-		rc = ca_error(CA_ERR_VERIFY, "%s: token \"%s\" (serial %s) "
-		    "came back with a different key under this name; "
-		    "refusing to sign with it", k->uri_text, k->label,
-		    k->serial);
+		rc = ca_error(CA_ERR_VERIFY, "%s: %s came back with a "
+		    "different key under this name; refusing to sign with it",
+		    k->uri_text, k->ident);
 		goto out;
 	}
 	k->pkey = pkey;
@@ -358,11 +378,60 @@ hsm_key_sign(struct hsm_key *k, hsm_sign_fn fn, void *arg)
 		__atomic_store_n(&h->stale, 1, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&h->lock);
 	if (!present)
-		return ca_error(CA_ERR_TOKEN_ABSENT, "token \"%s\" (serial %s) "
-		    "is not present: signing with %s failed; a later attempt "
-		    "reloads the module", k->label, k->serial, k->uri_text);
-	return ca_error(CA_ERR_HSM, "token \"%s\" (serial %s): signing with "
-	    "%s failed (%s)%s", k->label, k->serial, k->uri_text,
+		return ca_error(CA_ERR_TOKEN_ABSENT, "%s is not present: "
+		    "signing with %s failed; a later attempt reloads the "
+		    "module", k->ident, k->uri_text);
+	return ca_error(CA_ERR_HSM, "%s: signing with %s failed (%s)%s",
+	    k->ident, k->uri_text,
 	    ckr ? hsm_ckr_name(ckr) : "no PKCS#11 error",
 	    ckr ? "; a later attempt reloads the module" : "");
+}
+
+int
+hsm_key_probe(struct hsm_key *k, enum hsm_wrap_probe *out, int *hardware,
+    char *detail, size_t len)
+{
+	CK_SLOT_INFO si;
+	struct hsm *h;
+	PKCS11_SLOT *slot;
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_ATTRIBUTE tmpl[3];
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_OBJECT_HANDLE objs[2];
+	CK_ULONG n, count;
+	int rc = CA_ERR_INTERNAL;
+
+	*out = HSM_PROBE_NOT_RUN;
+	*hardware = -1;
+	snprintf(detail, len, "not run");
+	if (k == NULL || (h = k->h) == NULL)
+		return ca_error(CA_ERR_USAGE, "hsm_key_probe: no key");
+	pthread_rwlock_wrlock(&h->lock);
+	if ((rc = hsm_ctx_ready(h)) != CA_OK)
+		goto out;
+	if ((slot = hsm_slot_by_token(h, k->label, k->serial)) == NULL) {
+		rc = ca_error(CA_ERR_TOKEN_ABSENT, "%s is not present; cannot "
+		    "probe %s", k->ident, k->uri_text);
+		goto out;
+	}
+	if (h->fl->C_GetSlotInfo(PKCS11_get_slotid_from_slot(slot), &si) ==
+	    CKR_OK)
+		*hardware = (si.flags & CKF_HW_SLOT) != 0;
+	if ((rc = hsm_raw_session(h, &s, PKCS11_get_slotid_from_slot(slot),
+	    1)) != CA_OK)
+		goto out;
+	n = hsm_raw_key_template(tmpl, &cls, k->uri);
+	if ((rc = hsm_raw_find(h, s, tmpl, n, objs, 2, &count)) != CA_OK)
+		goto out;
+	if (count != 1) {
+		rc = ca_error(CA_ERR_NOT_FOUND, "%s: %lu private key objects "
+		    "match; cannot probe", k->uri_text, count);
+		goto out;
+	}
+	*out = hsm_wrap_probe(h, s, objs[0], detail, len);
+	rc = CA_OK;
+ out:
+	hsm_raw_close(h, s);
+	pthread_rwlock_unlock(&h->lock);
+	return rc;
 }

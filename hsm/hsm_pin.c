@@ -2,7 +2,8 @@
 /*
  * hsm_pin: reading a token PIN from where the configuration says it is,
  * "file:/path" (the first line of a file that is not world-readable) or
- * "env:NAME", never from argv. The PIN lives in sodium_malloc'd memory
+ * "env:NAME", never from argv. An environment variable is wiped and
+ * removed once read, so no child process inherits it. The PIN lives in sodium_malloc'd memory
  * (guard pages, mlock'd, excluded from core dumps where the kernel allows)
  * and is wiped by hsm_pin_free. Interactive prompting belongs to the
  * program (the ceremony), not to this library: a program that asks for the
@@ -24,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "common/secure.h"
 #include "hsm/hsm_int.h"
 
 struct hsm_pin {
@@ -139,6 +141,7 @@ int
 hsm_pin_read(char **out, const char *source)
 {
 	const char *v;
+	int rc;
 
 	*out = NULL;
 	if (source == NULL || *source == '\0')
@@ -152,8 +155,12 @@ hsm_pin_read(char **out, const char *source)
 			    "variable name");
 		if ((v = getenv(source + 4)) == NULL)
 			return ca_error(CA_ERR_NOT_FOUND, "PIN source %s: the "
-			    "variable is not set", source);
-		return pin_new(out, v, strlen(v), source);
+			    "variable is not set (it is removed once read)",
+			    source);
+		rc = pin_new(out, v, strlen(v), source);
+		/* Read once: not for children, not in a core dump. */
+		secure_env_forget(source + 4);
+		return rc;
 	}
 	if (source[0] == '/')
 		return pin_from_file(out, source);

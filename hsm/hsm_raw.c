@@ -63,16 +63,35 @@ static const struct {
 	{ CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL" },
 };
 
+/*
+ * hsm_ckr_name names a PKCS#11 return value: its CKR_ name when it is a
+ * standard one, "CKR_VENDOR_DEFINED+0x... (0x...)" with all 32 bits for a
+ * vendor-defined one, and the whole value in hex otherwise. A value that
+ * came through OpenSSL's error queue with only its low 23 bits
+ * (HSM_CKR_LOW_BITS) says so. The result is a constant or a per-thread
+ * buffer, valid until the thread's next call.
+ */
 const char *
 hsm_ckr_name(unsigned long rv)
 {
-	static __thread char buf[32];
+	static __thread char buf[96];
 	size_t i;
 
+	if (rv & HSM_CKR_LOW_BITS) {
+		snprintf(buf, sizeof(buf), "a vendor-defined CKR ending in "
+		    "0x%06lX (libp11 passes on only its low 23 bits)",
+		    rv & HSM_CKR_REASON_MASK);
+		return buf;
+	}
 	for (i = 0; i < sizeof(ckr_names) / sizeof(ckr_names[0]); i++)
 		if (ckr_names[i].rv == rv)
 			return ckr_names[i].name;
-	snprintf(buf, sizeof(buf), "CKR 0x%lx", rv);
+	if ((rv & 0xffffffffUL) >= CKR_VENDOR_DEFINED)
+		snprintf(buf, sizeof(buf), "CKR_VENDOR_DEFINED+0x%lX "
+		    "(0x%08lX, vendor-defined)", (rv & 0xffffffffUL) -
+		    CKR_VENDOR_DEFINED, rv & 0xffffffffUL);
+	else
+		snprintf(buf, sizeof(buf), "CKR 0x%08lX", rv);
 	return buf;
 }
 

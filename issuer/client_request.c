@@ -41,6 +41,7 @@
 #include "common/ca_error.h"
 #include "common/fileio.h"
 #include "common/profile.h"
+#include "common/secure.h"
 #include "common/protocol.h"
 #include "issuer/client.h"
 #include "issuer/join_token.h"
@@ -212,6 +213,8 @@ token_load(struct join_token_cred **out, const struct client_request_opts *o)
 	}
 	memcpy(s, v, len);
 	s[len] = '\0';
+	if (o->token_env != NULL)
+		secure_env_forget(o->token_env);	/* read once */
 	if ((rc = join_token_parse(out, s)) != CA_OK) {
 		char why[512];
 

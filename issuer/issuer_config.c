@@ -19,7 +19,7 @@
 #include "issuer/conn_limit.h"
 
 static const char *const issuer_keys[] = {
-	"module", "module_init_args", "allow_unsafe_keys", "key", "pin_source",
+	MODULE_CONFIG_KEYS,
 	"certificate", "chain", "log", "listen", "operator", "operator_group",
 	"tls_cert", "tls_key", "workers", "max_connections",
 	"max_connections_per_peer", "idle_timeout", "csr_subject", "profiles",
@@ -35,8 +35,7 @@ issuer_config_free(struct issuer_config *ic)
 
 	if (ic == NULL)
 		return;
-	free(ic->module);
-	free(ic->pin_source);
+	module_config_clear(&ic->mod);
 	free(ic->certificate);
 	free(ic->chain);
 	free(ic->log);
@@ -91,42 +90,6 @@ issuer_split_list(char **out, size_t max, size_t *n, const char *list,
 		free(out[i]);
 		out[i] = NULL;
 	}
-	return rc;
-}
-
-/*
- * pin_source_resolve: "file:REL" becomes "file:/dir/REL"; "env:NAME" and
- * absolute files are kept. Anything else is refused: the PIN itself must
- * never be written into the configuration.
- */
-static int
-pin_source_resolve(char **out, const struct config *c, const char *src)
-{
-	char *path = NULL;
-	size_t len;
-	int rc = CA_ERR_INTERNAL;
-
-	*out = NULL;
-	if (strncmp(src, "env:", 4) == 0 && src[4] != '\0') {
-		if ((*out = strdup(src)) == NULL)
-			return ca_error(CA_ERR_NOMEM, "pin_source: out of memory");
-		return CA_OK;
-	}
-	if (strncmp(src, "file:", 5) != 0 || src[5] == '\0')
-		return ca_error(CA_ERR_CONFIG, "%s: [%s] pin_source: must be "
-		    "file:PATH or env:NAME (never the PIN itself)",
-		    config_path(c), ISSUER_CONFIG_SECTION);
-	if ((rc = config_resolve(&path, c, src + 5)) != CA_OK)
-		goto out;
-	len = strlen(path) + 6;
-	if ((*out = malloc(len)) == NULL) {
-		rc = ca_error(CA_ERR_NOMEM, "pin_source: out of memory");
-		goto out;
-	}
-	snprintf(*out, len, "file:%s", path);
-	rc = CA_OK;
- out:
-	free(path);
 	return rc;
 }
 
@@ -201,17 +164,7 @@ issuer_config_load(struct issuer_config **out, const char *path)
 	if ((rc = config_require_section(ic->conf, sec, NULL)) != CA_OK ||
 	    (rc = config_check_keys(ic->conf, sec, issuer_keys)) != CA_OK)
 		goto out;
-	if ((rc = config_require_path(&ic->module, ic->conf, sec,
-	    "module")) != CA_OK ||
-	    (rc = config_get_string(&ic->init_args, ic->conf, sec,
-	    "module_init_args", NULL)) != CA_OK ||
-	    (rc = config_get_bool(&ic->allow_unsafe_keys, ic->conf, sec,
-	    "allow_unsafe_keys", 0)) != CA_OK ||
-	    (rc = config_require_string(&ic->key_uri, ic->conf, sec,
-	    "key")) != CA_OK ||
-	    (rc = config_require_string(&s, ic->conf, sec,
-	    "pin_source")) != CA_OK ||
-	    (rc = pin_source_resolve(&ic->pin_source, ic->conf, s)) != CA_OK ||
+	if ((rc = module_config_load(&ic->mod, ic->conf, sec, 0)) != CA_OK ||
 	    (rc = config_require_path(&ic->certificate, ic->conf, sec,
 	    "certificate")) != CA_OK ||
 	    (rc = config_get_path(&ic->chain, ic->conf, sec, "chain",

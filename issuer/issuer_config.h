@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "common/ca_config.h"
+#include "common/module_config.h"
 
 #define ISSUER_CONFIG_SECTION	"issuer"
 #define ISSUER_MAX_LISTEN	8
@@ -28,11 +29,8 @@
 
 struct issuer_config {
 	struct config *conf;		/* the parsed file, owned */
-	char *module;
-	const char *init_args;		/* borrowed from conf, may be NULL */
-	int allow_unsafe_keys;
-	const char *key_uri;
-	char *pin_source;		/* "file:/abs/path" or "env:NAME" */
+	/* module, module_init_args, allow_unsafe_keys, key, pin_source */
+	struct module_config mod;
 	char *certificate;
 	char *chain;			/* may be NULL */
 	char *log;

@@ -42,6 +42,7 @@
 #include "common/general_name.h"
 #include "common/issuance_log.h"
 #include "common/log.h"
+#include "common/module_config.h"
 #include "common/profile.h"
 #include "common/secure.h"
 #include "hsm/hsm.h"
@@ -335,7 +336,7 @@ serve(const struct issuer_config *cfg, struct hsm_key *key,
 	    (rc = server_start(srv)) != CA_OK)
 		goto out;
 	log_info("serving with %ld workers; key %s on token %s", cfg->workers,
-	    cfg->key_uri, hsm_key_token_label(key));
+	    cfg->mod.key_uri, hsm_key_token_label(key));
 	/* Record the chain head every HEAD_SAVE_SECS until a signal. */
 	ts.tv_sec = HEAD_SAVE_SECS;
 	ts.tv_nsec = 0;
@@ -477,16 +478,18 @@ main(int argc, char **argv)
 		goto out;
 	}
 	memset(&hc, 0, sizeof(hc));
-	hc.module = cfg->module;
-	hc.init_args = cfg->init_args;
-	hc.allow_unsafe_keys = cfg->allow_unsafe_keys;
+	hc.module = cfg->mod.module;
+	hc.init_args = cfg->mod.init_args;
+	hc.allow_unsafe_keys = cfg->mod.allow_unsafe_keys;
 	if ((rc = hsm_open(&hsm, &hc)) != CA_OK ||
-	    (rc = hsm_key_open(&key, hsm, cfg->key_uri,
-	    cfg->pin_source)) != CA_OK) {
+	    (rc = hsm_key_open(&key, hsm, cfg->mod.key_uri,
+	    cfg->mod.pin_source)) != CA_OK) {
 		log_ca_err(rc, "HSM");
 		ret = exit_code(rc);
 		goto out;
 	}
+	module_config_warn(&cfg->mod, path, hsm_key_unsafe(key));
+	log_info("key %s on %s", cfg->mod.key_uri, hsm_key_token_ident(key));
 	if (cmd != NULL)
 		rc = cmd_csr(cfg, key, outpath);
 	else if (check)

@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "common/module_config.h"
 #include "common/issuance_log.h"
 #include "hsm/hsm.h"
 
@@ -38,11 +39,8 @@
 
 struct crl_config {
 	char *path;		/* the configuration file, for messages */
-	char *module;		/* PKCS#11 module */
-	char *init_args;	/* module init args, or NULL */
-	int allow_unsafe_keys;
-	char *key_uri;		/* pkcs11: URI of the CA private key */
-	char *pin_source;	/* file:... or env:..., or NULL (URI's) */
+	/* module, module_init_args, allow_unsafe_keys, key, pin_source */
+	struct module_config mod;
 	char *issuer_cert;	/* the CA certificate (PEM or DER) */
 	char *log_path;		/* the issuance log */
 	char *state_path;	/* the CRL number state file */

@@ -20,7 +20,7 @@
 #define DURATION_MAX	(10L * 366 * 86400)
 
 static const char *const crl_keys[] = {
-	"module", "init_args", "allow_unsafe_keys", "key", "pin_source",
+	MODULE_CONFIG_KEYS,
 	"issuer_cert", "log", "state", "der", "pem", "digest",
 	"next_update", "rebuild_interval", "poll_ms", "backdate", NULL
 };
@@ -74,9 +74,6 @@ crl_config_load(struct crl_config **out, const char *path)
 {
 	struct config *c = NULL;
 	struct crl_config *cc = NULL;
-	const char *v;
-	char *resolved = NULL;
-	size_t len;
 	int rc = CA_ERR_INTERNAL;
 
 	*out = NULL;
@@ -89,54 +86,9 @@ crl_config_load(struct crl_config **out, const char *path)
 	    (rc = config_require_section(c, SECTION, NULL)) != CA_OK ||
 	    (rc = config_check_keys(c, SECTION, crl_keys)) != CA_OK)
 		goto out;
-	if ((rc = config_require_string(&v, c, SECTION, "module")) != CA_OK)
+	if ((rc = module_config_load(&cc->mod, c, SECTION, 0)) != CA_OK ||
+	    (rc = dup_opt(&cc->digest, c, "digest")) != CA_OK)
 		goto out;
-	if ((cc->module = strdup(v)) == NULL) {
-		rc = ca_error(CA_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = config_require_string(&v, c, SECTION, "key")) != CA_OK)
-		goto out;
-	if (strncmp(v, "pkcs11:", 7) != 0) {
-		rc = ca_error(CA_ERR_CONFIG, "%s: [%s] key: not a pkcs11: URI "
-		    "(RFC 7512); the CA key stays in its HSM", path, SECTION);
-		goto out;
-	}
-	if ((cc->key_uri = strdup(v)) == NULL) {
-		rc = ca_error(CA_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = dup_opt(&cc->init_args, c, "init_args")) != CA_OK ||
-	    (rc = dup_opt(&cc->digest, c, "digest")) != CA_OK ||
-	    (rc = config_get_bool(&cc->allow_unsafe_keys, c, SECTION,
-	    "allow_unsafe_keys", 0)) != CA_OK)
-		goto out;
-	/* pin_source: a relative file: path is relative to this file. */
-	if ((rc = config_get_string(&v, c, SECTION, "pin_source", NULL)) !=
-	    CA_OK)
-		goto out;
-	if (v != NULL) {
-		if (strncmp(v, "file:", 5) != 0 && strncmp(v, "env:", 4) != 0) {
-			rc = ca_error(CA_ERR_CONFIG, "%s: [%s] pin_source: "
-			    "\"file:PATH\" or \"env:NAME\" (a PIN never goes in "
-			    "the configuration itself)", path, SECTION);
-			goto out;
-		}
-		if (strncmp(v, "file:", 5) == 0 && v[5] != '/') {
-			if ((rc = config_resolve(&resolved, c, v + 5)) !=
-			    CA_OK)
-				goto out;
-			len = strlen(resolved) + 6;
-			if ((cc->pin_source = malloc(len)) == NULL) {
-				rc = ca_error(CA_ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			snprintf(cc->pin_source, len, "file:%s", resolved);
-		} else if ((cc->pin_source = strdup(v)) == NULL) {
-			rc = ca_error(CA_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-	}
 	if ((rc = config_require_path(&cc->issuer_cert, c, SECTION,
 	    "issuer_cert")) != CA_OK ||
 	    (rc = config_require_path(&cc->log_path, c, SECTION, "log")) !=
@@ -180,7 +132,6 @@ crl_config_load(struct crl_config **out, const char *path)
 	cc = NULL;
 	rc = CA_OK;
  out:
-	free(resolved);
 	config_free(c);
 	crl_config_free(cc);
 	return rc;
@@ -192,10 +143,7 @@ crl_config_free(struct crl_config *c)
 	if (c == NULL)
 		return;
 	free(c->path);
-	free(c->module);
-	free(c->init_args);
-	free(c->key_uri);
-	free(c->pin_source);
+	module_config_clear(&c->mod);
 	free(c->issuer_cert);
 	free(c->log_path);
 	free(c->state_path);

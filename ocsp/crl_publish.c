@@ -74,14 +74,17 @@ crl_publisher_open(struct crl_publisher **out, const struct crl_config *cfg)
 	    CA_OK)
 		goto out;
 	memset(&hc, 0, sizeof(hc));
-	hc.module = cfg->module;
-	hc.init_args = cfg->init_args;
-	hc.allow_unsafe_keys = cfg->allow_unsafe_keys;
+	hc.module = cfg->mod.module;
+	hc.init_args = cfg->mod.init_args;
+	hc.allow_unsafe_keys = cfg->mod.allow_unsafe_keys;
 	if ((rc = hsm_open(&p->hsm, &hc)) != CA_OK ||
-	    (rc = hsm_key_open(&p->key, p->hsm, cfg->key_uri,
-	    cfg->pin_source)) != CA_OK ||
+	    (rc = hsm_key_open(&p->key, p->hsm, cfg->mod.key_uri,
+	    cfg->mod.pin_source)) != CA_OK ||
 	    (rc = hsm_key_public(&pub, p->key)) != CA_OK)
 		goto out;
+	module_config_warn(&cfg->mod, cfg->path, hsm_key_unsafe(p->key));
+	log_info("key %s on %s", cfg->mod.key_uri,
+	    hsm_key_token_ident(p->key));
 	if (EVP_PKEY_eq(pub, p->iss.pub) != 1) {
 		rc = ca_error(CA_ERR_CONFIG, "%s: [crl] key is not the key of "
 		    "issuer_cert %s: its CRLs would not verify", cfg->path,

@@ -18,14 +18,15 @@
 #include "ocsp/ocsp_responder.h"
 
 static const char *const ocsp_keys[] = {
-	"listen", "path", "log", "module", "issuers", "validity", "refresh",
+	MODULE_CONFIG_MODULE_KEYS,
+	"listen", "path", "log", "issuers", "validity", "refresh",
 	"max_age", "poll_ms", "max_request", "max_unknown", "max_live",
 	"presign", "unissued", "max_connections", "threads",
 	"request_timeout", "max_connections_per_address", NULL
 };
 
 static const char *const issuer_keys[] = {
-	"cert", "key", "pin_source", "responder_cert", NULL
+	MODULE_CONFIG_KEY_KEYS, "cert", "responder_cert", NULL
 };
 
 static int
@@ -43,7 +44,7 @@ static int
 issuer_load(struct ocsp_issuer_config *ic, const struct config *cf,
     const char *section)
 {
-	const char *s;
+	struct module_config mc;
 	int rc = CA_ERR_INTERNAL;
 
 	if ((rc = config_require_section(cf, section, "[ocsp] issuers"))
@@ -56,16 +57,11 @@ issuer_load(struct ocsp_issuer_config *ic, const struct config *cf,
 	    (rc = config_get_path(&ic->responder_cert, cf, section,
 	    "responder_cert", NULL)) != CA_OK)
 		return rc;
-	if ((rc = config_require_string(&s, cf, section, "key")) != CA_OK ||
-	    (rc = dup_opt(&ic->key, s)) != CA_OK)
+	memset(&mc, 0, sizeof(mc));
+	if ((rc = module_config_key_load(&mc, cf, section, 0)) != CA_OK)
 		return rc;
-	if (strncmp(s, "pkcs11:", 7) != 0)
-		return ca_error(CA_ERR_CONFIG, "%s: [%s] key: not a pkcs11: "
-		    "URI (RFC 7512); the signing key lives in the HSM",
-		    config_path(cf), section);
-	if ((rc = config_get_string(&s, cf, section, "pin_source", NULL))
-	    != CA_OK || (rc = dup_opt(&ic->pin_source, s)) != CA_OK)
-		return rc;
+	ic->key = mc.key_uri;
+	ic->pin_source = mc.pin_source;
 	return CA_OK;
 }
 
@@ -151,8 +147,8 @@ ocsp_config_load(struct ocsp_config *c, const char *path)
 	}
 	if ((rc = config_require_path(&c->log_path, cf, "ocsp", "log"))
 	    != CA_OK ||
-	    (rc = config_require_string(&s, cf, "ocsp", "module")) != CA_OK ||
-	    (rc = dup_opt(&c->module, s)) != CA_OK)
+	    (rc = module_config_load(&c->mod, cf, "ocsp",
+	    MODULE_CONFIG_NO_KEY)) != CA_OK)
 		goto out;
 	if ((rc = config_get_int(&c->validity, cf, "ocsp", "validity",
 	    14400, 60, 7L * 86400)) != CA_OK ||
@@ -232,7 +228,7 @@ ocsp_config_clear(struct ocsp_config *c)
 	free(c->listen);
 	free(c->path);
 	free(c->log_path);
-	free(c->module);
+	module_config_clear(&c->mod);
 	for (i = 0; i < c->nissuers; i++) {
 		free(c->issuer[i].section);
 		free(c->issuer[i].cert);

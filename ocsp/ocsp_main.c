@@ -122,11 +122,14 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	memset(&hc, 0, sizeof(hc));
-	hc.module = cfg.module;
+	hc.module = cfg.mod.module;
+	hc.init_args = cfg.mod.init_args;
+	hc.allow_unsafe_keys = cfg.mod.allow_unsafe_keys;
 	if ((rc = hsm_open(&hsm, &hc)) != CA_OK) {
-		log_ca_err(rc, cfg.module);
+		log_ca_err(rc, cfg.mod.module);
 		goto out;
 	}
+	module_config_warn(&cfg.mod, cfpath, NULL);
 	for (i = 0; i < cfg.nissuers; i++) {
 		if ((rc = ocsp_issuer_load(&issuers[i], hsm, &cfg.issuer[i]))
 		    != CA_OK) {
@@ -134,6 +137,11 @@ main(int argc, char *argv[])
 			goto out;
 		}
 		nissuers++;
+		if (hsm_key_unsafe(issuers[i]->key) != NULL)
+			module_config_warn(&cfg.mod, cfg.issuer[i].section,
+			    hsm_key_unsafe(issuers[i]->key));
+		log_info("[%s] key on %s", cfg.issuer[i].section,
+		    hsm_key_token_ident(issuers[i]->key));
 		log_info("[%s] answering for %s, signed by %s",
 		    cfg.issuer[i].section, cfg.issuer[i].cert,
 		    issuers[i]->delegated ? cfg.issuer[i].responder_cert :

@@ -33,6 +33,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
+#include "common/module_config.h"
 #include "common/issuance_log.h"
 
 struct hsm;
@@ -69,7 +70,8 @@ struct ocsp_config {
 	char *listen;		/* http://HOST:PORT, e.g. http://127.0.0.1:8080 */
 	char *path;		/* extra path, "/ocsp"; NULL: only "/" */
 	char *log_path;		/* the issuance log */
-	char *module;		/* PKCS#11 module */
+	/* module, module_init_args, allow_unsafe_keys (no key: per issuer) */
+	struct module_config mod;
 	long validity;		/* nextUpdate - thisUpdate, seconds */
 	long refresh;		/* re-sign responses older than this */
 	long max_age;		/* Cache-Control max-age ceiling */

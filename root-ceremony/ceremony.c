@@ -25,6 +25,7 @@
 #include "common/ca_error.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/module_config.h"
 #include "common/profile.h"
 #include "common/secure.h"
 #include "common/transcript.h"
@@ -36,8 +37,8 @@
 #define CEREMONY_MAX_DAYS	36500
 
 static const char *const ceremony_keys[] = {
-	"module", "module_init_args", "key", "pin_source", "key_type",
-	"transcript", "root_cert", "allow_unsafe_keys", NULL
+	MODULE_CONFIG_KEYS, "key_type", "transcript", "root_cert",
+	"rehearsal", NULL
 };
 
 struct step_def {
@@ -190,16 +191,62 @@ ceremony_key_open(struct ceremony *c)
 	if ((rc = hsm_key_public(&c->key_pub, c->key)) != CA_OK ||
 	    (rc = profile_spki_hex(c->key_spki, c->key_pub)) != CA_OK)
 		return ceremony_hsm_rc(rc);
-	if ((rc = transcript_entry_add(c->entry, "token", "%s serial %s",
-	    hsm_key_token_label(c->key), hsm_key_token_serial(c->key))) !=
-	    CA_OK ||
+	/* The key is named by its public key; the token's serial may be 0. */
+	if ((rc = transcript_entry_add(c->entry, "token", "%s",
+	    hsm_key_token_ident(c->key))) != CA_OK ||
 	    (rc = transcript_entry_add(c->entry, "key", "%s spki-sha256:%s",
 	    c->key_uri, c->key_spki)) != CA_OK)
 		return rc;
-	printf("Root key %s on token \"%s\" (serial %s)\n", c->key_uri,
-	    hsm_key_token_label(c->key), hsm_key_token_serial(c->key));
+	printf("Root key %s on %s\n", c->key_uri, hsm_key_token_ident(c->key));
 	ceremony_print_fingerprint("Root key SPKI SHA-256:", c->key_spki);
+	if (c->allow_unsafe_keys) {
+		fprintf(stderr, "carapace-ceremony: WARNING: allow_unsafe_keys "
+		    "= yes in [ceremony]: a root key that fails the attribute "
+		    "checks is used anyway\n");
+		if ((rc = transcript_entry_add(c->entry, "setting",
+		    "allow_unsafe_keys yes")) != CA_OK)
+			return rc;
+	}
+	if (hsm_key_unsafe(c->key) != NULL) {
+		fprintf(stderr, "carapace-ceremony: WARNING: UNSAFE ROOT KEY: "
+		    "%s; used only because allow_unsafe_keys = yes\n",
+		    hsm_key_unsafe(c->key));
+		if ((rc = transcript_entry_add(c->entry, "unsafe-key", "%s",
+		    hsm_key_unsafe(c->key))) != CA_OK)
+			return rc;
+	}
 	return CA_OK;
+}
+
+int
+ceremony_probe_record(struct ceremony *c, enum hsm_wrap_probe probe,
+    const char *detail, int hardware)
+{
+	int rc;
+
+	if ((rc = transcript_entry_add(c->entry, "token-kind", "%s",
+	    hardware == 1 ? "hardware (the slot says CKF_HW_SLOT)" :
+	    hardware == 0 ? "software (the slot does not say CKF_HW_SLOT)" :
+	    "unknown")) != CA_OK ||
+	    (rc = transcript_entry_add(c->entry, "wrap-probe", "%s: %s",
+	    hsm_wrap_probe_name(probe), detail)) != CA_OK)
+		return rc;
+	printf("Token kind: %s\n", hardware == 1 ? "hardware token" :
+	    hardware == 0 ? "SOFTWARE token" : "unknown");
+	printf("Wrap probe: %s\n", detail);
+	if (probe != HSM_PROBE_EXPORTED)
+		return CA_OK;
+	if (!c->rehearsal)
+		return ca_error(CA_ERR_KEY_UNSAFE, "%s: the module reports the "
+		    "key as sensitive and never extractable, but the wrap "
+		    "probe exported it (%s); a root key needs a module that "
+		    "enforces this (rehearsal = yes in [ceremony] allows it for "
+		    "a rehearsal only)", c->key_uri, detail);
+	fprintf(stderr, "carapace-ceremony: WARNING: REHEARSAL ONLY: the wrap "
+	    "probe exported the key; this module cannot hold a real root "
+	    "key\n");
+	return transcript_entry_add(c->entry, "rehearsal", "key accepted "
+	    "although the wrap probe exported it");
 }
 
 int
@@ -437,55 +484,32 @@ ceremony_pem_crl(char **out, size_t *out_len, X509_CRL *crl)
 static int
 settings_load(struct ceremony *c)
 {
-	const char *ps = NULL;
-	char *path = NULL;
+	struct module_config *m = &c->mod;
 	int rc;
 
 	if ((rc = config_check_keys(c->cfg, "ceremony", ceremony_keys)) !=
 	    CA_OK ||
-	    (rc = config_require_string(&c->module, c->cfg, "ceremony",
-	    "module")) != CA_OK ||
-	    (rc = config_get_string(&c->init_args, c->cfg, "ceremony",
-	    "module_init_args", NULL)) != CA_OK ||
-	    (rc = config_require_string(&c->key_uri, c->cfg, "ceremony",
-	    "key")) != CA_OK ||
-	    (rc = config_get_string(&ps, c->cfg, "ceremony", "pin_source",
-	    NULL)) != CA_OK ||
+	    (rc = module_config_load(m, c->cfg, "ceremony",
+	    MODULE_CONFIG_PROMPT)) != CA_OK ||
 	    (rc = config_get_string(&c->key_type, c->cfg, "ceremony",
 	    "key_type", NULL)) != CA_OK ||
 	    (rc = config_get_path(&c->root_cert, c->cfg, "ceremony",
 	    "root_cert", NULL)) != CA_OK ||
-	    (rc = config_get_bool(&c->allow_unsafe_keys, c->cfg, "ceremony",
-	    "allow_unsafe_keys", 0)) != CA_OK)
+	    (rc = config_get_bool(&c->rehearsal, c->cfg, "ceremony",
+	    "rehearsal", 0)) != CA_OK)
 		return rc;
-	/* Never echo a URI that may carry a PIN. */
-	if (strstr(c->key_uri, "pin-value") != NULL)
-		return ca_error(CA_ERR_CONFIG, "%s: [ceremony] key: a PIN may not "
-		    "be written into the URI (pin-value); use pin_source",
-		    config_path(c->cfg));
-	if (strncmp(c->key_uri, "pkcs11:", 7) != 0)
-		return ca_error(CA_ERR_CONFIG, "%s: [ceremony] key: \"%s\" is not "
-		    "an RFC 7512 pkcs11: URI", config_path(c->cfg), c->key_uri);
-	if (ps == NULL && strstr(c->key_uri, "pin-source=") != NULL) {
+	c->module = m->module;
+	c->init_args = m->init_args;
+	c->key_uri = m->key_uri;
+	c->allow_unsafe_keys = m->allow_unsafe_keys;
+	if (m->pin_source == NULL && strstr(c->key_uri, "pin-source=") != NULL) {
 		/* The URI's own pin-source. */
 		c->pin_source = NULL;
-	} else if (ps == NULL || strcmp(ps, "prompt") == 0) {
+	} else if (m->pin_source == NULL ||
+	    strcmp(m->pin_source, "prompt") == 0) {
 		c->pin_prompt = 1;
-	} else if (strncmp(ps, "file:", 5) == 0) {
-		if ((rc = config_resolve(&path, c->cfg, ps + 5)) != CA_OK)
-			return rc;
-		if (asprintf(&c->pin_source, "file:%s", path) < 0) {
-			c->pin_source = NULL;
-			free(path);
-			return ca_error(CA_ERR_NOMEM, "pin_source: out of memory");
-		}
-		free(path);
-	} else if (strncmp(ps, "env:", 4) == 0 && ps[4] != '\0') {
-		if ((c->pin_source = strdup(ps)) == NULL)
-			return ca_error(CA_ERR_NOMEM, "pin_source: out of memory");
-	} else {
-		return ca_error(CA_ERR_CONFIG, "%s: [ceremony] pin_source: must "
-		    "be file:PATH, env:NAME or prompt", config_path(c->cfg));
+	} else if ((c->pin_source = strdup(m->pin_source)) == NULL) {
+		return ca_error(CA_ERR_NOMEM, "pin_source: out of memory");
 	}
 	return CA_OK;
 }
@@ -586,6 +610,7 @@ ceremony_cleanup(struct ceremony *c)
 	c->pin_source = NULL;
 	hsm_pin_destroy(c->pin);
 	c->pin = NULL;
+	module_config_clear(&c->mod);
 	free(c->transcript);
 	c->transcript = NULL;
 	free(c->root_cert);

@@ -26,6 +26,7 @@
 
 #include "common/ca_config.h"
 #include "common/fileio.h"
+#include "common/module_config.h"
 #include "common/transcript.h"
 #include "hsm/hsm.h"
 
@@ -50,6 +51,7 @@ struct ceremony {
 
 	/* From the [ceremony] section. */
 	struct config *cfg;
+	struct module_config mod;	/* owns the strings below */
 	const char *module;
 	const char *init_args;
 	const char *key_uri;
@@ -60,6 +62,7 @@ struct ceremony {
 	char *transcript;
 	char *root_cert;		/* NULL when not configured */
 	int allow_unsafe_keys;
+	int rehearsal;			/* rehearsal = yes */
 
 	/* Run state. */
 	struct transcript_entry *entry;	/* the step's record */
@@ -115,6 +118,15 @@ int ceremony_hsm_open(struct ceremony *c) __attribute__((warn_unused_result));
  * one that ends with a seal.
  */
 int ceremony_key_open(struct ceremony *c) __attribute__((warn_unused_result));
+
+/*
+ * ceremony_probe_record records the token kind (hardware per the slot, or
+ * software) and the wrap probe's outcome in the transcript and on stdout.
+ * A probe that exported the key is CA_ERR_KEY_UNSAFE unless the ceremony
+ * file says rehearsal = yes (then it warns and records that).
+ */
+int ceremony_probe_record(struct ceremony *c, enum hsm_wrap_probe probe,
+    const char *detail, int hardware) __attribute__((warn_unused_result));
 
 /*
  * ceremony_key_matches_cert fails (CA_ERR_VERIFY) unless cert's public key

@@ -74,16 +74,18 @@ step_inventory(struct ceremony *c)
 			printf("  no token\n");
 			continue;
 		}
-		printf("  token \"%s\", serial %s\n", t->label, t->serial);
-		printf("  manufacturer \"%s\", model \"%s\"\n", t->manufacturer,
-		    t->model);
+		printf("  %s\n", t->ident);
+		printf("  %s\n", t->hardware ? "hardware token (the slot says "
+		    "CKF_HW_SLOT)" : "SOFTWARE token (the slot does not say "
+		    "CKF_HW_SLOT)");
 		printf("  initialized %s, login required %s, user PIN "
 		    "locked %s\n", attr(t->initialized),
 		    attr(t->login_required), attr(t->user_pin_locked));
 		if (!t->initialized)
 			continue;
-		if ((rc = transcript_entry_add(c->entry, "token", "%s serial %s "
-		    "keys %zu%s", t->label, t->serial, t->nkeys,
+		if ((rc = transcript_entry_add(c->entry, "token", "%s %s "
+		    "keys %zu%s", t->ident, t->hardware ? "hardware" :
+		    "software", t->nkeys,
 		    t->keys_listed ? "" : " (public objects only)")) != CA_OK)
 			goto out;
 		printf("  %zu key object(s)%s\n", t->nkeys, t->keys_listed ?

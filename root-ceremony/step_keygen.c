@@ -58,11 +58,12 @@ step_keygen(struct ceremony *c)
 {
 	const char *sect = ceremony_section(c, "keygen");
 	enum hsm_key_type type;
+	struct hsm_keygen_info info;
 	EVP_PKEY *pub = NULL;
 	char *pubpath = NULL, *pem = NULL;
 	char spki[FILEIO_SHA256_HEX];
 	size_t pemlen = 0;
-	int rc = CA_ERR_INTERNAL;
+	int rc = CA_ERR_INTERNAL, trc;
 
 	if ((rc = ceremony_section_check(c, sect, keygen_keys)) != CA_OK ||
 	    (rc = config_require_path(&pubpath, c->cfg, sect,
@@ -98,9 +99,31 @@ step_keygen(struct ceremony *c)
 		goto out;
 
 	if ((rc = ceremony_hsm_open(c)) != CA_OK ||
-	    (rc = ceremony_pin(c)) != CA_OK ||
-	    (rc = ceremony_hsm_rc(hsm_keygen_pin(&pub, c->hsm, c->key_uri,
-	    c->pin, type))) != CA_OK)
+	    (rc = ceremony_pin(c)) != CA_OK)
+		goto out;
+	rc = ceremony_hsm_rc(hsm_keygen_ex(&pub, &info, c->hsm, c->key_uri,
+	    c->pin, type, c->rehearsal ? 0 : HSM_KEYGEN_PROBE_REQUIRED));
+	if (info.token[0] != '\0' && (trc = transcript_entry_add(c->entry,
+	    "token", "%s", info.token)) != CA_OK)
+		rc = trc;
+	if (info.dropped[0] != '\0') {
+		printf("The module refused %s; the key was made without it\n",
+		    info.dropped);
+		if ((trc = transcript_entry_add(c->entry, "template",
+		    "module refused %s; sent without it", info.dropped)) !=
+		    CA_OK)
+			rc = trc;
+	}
+	if (info.sensitive != -1 && (trc = transcript_entry_add(c->entry,
+	    "attributes", "CKA_SENSITIVE %d CKA_EXTRACTABLE %d "
+	    "CKA_ALWAYS_SENSITIVE %d CKA_NEVER_EXTRACTABLE %d",
+	    info.sensitive, info.extractable, info.always_sensitive,
+	    info.never_extractable)) != CA_OK)
+		rc = trc;
+	if (info.sensitive != -1 && (trc = ceremony_probe_record(c, info.probe,
+	    info.probe_detail, info.hardware)) != CA_OK && rc == CA_OK)
+		rc = trc;
+	if (rc != CA_OK)
 		goto out;
 	if ((rc = profile_spki_hex(spki, pub)) != CA_OK)
 		goto out;

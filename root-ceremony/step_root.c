@@ -69,7 +69,9 @@ step_root(struct ceremony *c)
 	time_t nb, na;
 	size_t pemlen = 0, i;
 	const char *en, *ev;
-	int rc = CA_ERR_INTERNAL;
+	enum hsm_wrap_probe probe;
+	char pdetail[256];
+	int rc = CA_ERR_INTERNAL, hw;
 
 	if ((rc = ceremony_section_check(c, sect, root_keys)) != CA_OK ||
 	    (rc = config_require_string(&subject_sect, c->cfg, sect,
@@ -121,6 +123,9 @@ step_root(struct ceremony *c)
 		goto out;
 
 	if ((rc = ceremony_key_open(c)) != CA_OK ||
+	    (rc = ceremony_hsm_rc(hsm_key_probe(c->key, &probe, &hw, pdetail,
+	    sizeof(pdetail)))) != CA_OK ||
+	    (rc = ceremony_probe_record(c, probe, pdetail, hw)) != CA_OK ||
 	    (rc = profile_digest(&md, c->key_pub, digest, sect)) != CA_OK ||
 	    (rc = profile_serial_random(&serial)) != CA_OK)
 		goto out;

@@ -235,7 +235,7 @@ for io in "output root-pub.pem" "output root.pem" "input root.pem" \
 	grep -q "^$io sha256:$(sha "$f")\$" transcript ||
 	    fail "the transcript has no line '$io sha256:$(sha "$f")'"
 done
-grep -qi "^token root serial $tok_serial\$" transcript ||
+grep -qi "^token token \"root\" (manufacturer \"SoftHSM project\", model \"SoftHSM v2\", serial $tok_serial)\$" transcript ||
     fail "the transcript does not record token root, serial $tok_serial"
 grep -q "spki-sha256:$csr_fp" transcript ||
     fail "the transcript does not record the CSR's SPKI SHA-256"

@@ -14,6 +14,7 @@
 #   ok MSG            print "ok: MSG"
 #   token_init LABEL  create a token; its user PIN is in $T/LABEL.pin (0600)
 #   expect_fail DESC CMD...  run CMD, fail the test if it succeeds
+#   ATEXIT_HOOKS      function names cleanup calls before it removes $T
 # PINs are generated per run, written to 0600 files and never printed.
 
 set -eu
@@ -36,8 +37,13 @@ fi
 export SOFTHSM2_MODULE
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/carapace-test.XXXXXX")
+# ATEXIT_HOOKS: names of functions cleanup runs first (servers to stop).
+ATEXIT_HOOKS=
 cleanup() {
 	rc=$?
+	for h in $ATEXIT_HOOKS; do
+		"$h" || :
+	done
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "kept $T"
 	else

@@ -119,7 +119,12 @@ expect_err "imported key refused" 'not protected by the HSM: .*object=imported.*
     >"$T/out" 2>&1 || { cat "$T/out" >&2; fail "allow_unsafe_keys did not allow the imported key"; }
 openssl dgst -sha256 -verify "$T/imp.pub.pem" -signature "$T/s3" \
     "$T/data" >/dev/null || fail "imported key: openssl does not verify"
-ok "allow_unsafe_keys overrides the check"
+grep -q "unsafe key: .*CKA_ALWAYS_SENSITIVE FALSE" "$T/out" ||
+    { cat "$T/out" >&2; fail "allow_unsafe_keys let the key through silently (no hsm_key_unsafe reason)"; }
+"$P" -u sign "$U;object=good$Q" "$T/data" "$T/s4" "$T/p4" >"$T/out" 2>&1 ||
+    fail "allow_unsafe_keys: the good key"
+! grep -q "unsafe key" "$T/out" || fail "a safe key is reported unsafe"
+ok "allow_unsafe_keys overrides the check, and says why the key is unsafe"
 
 for f in "$T/expect_fail.out" "$T/out" "$T/inv"; do
 	! grep -qF "$(cat "$T/ca.pin")" "$f" || fail "PIN printed in $f"

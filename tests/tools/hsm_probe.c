@@ -10,6 +10,10 @@
  * hsm_pin (hsm_pin_take and the *_pin calls), the way the ceremony passes a
  * PIN typed at the terminal.
  *
+ * -i ARGS passes module init args (NSS softokn needs them). keygen prints
+ * what hsm_keygen_ex found (token, template attribute dropped, attributes
+ * read back, the wrap probe); -r makes it refuse a key the probe exported.
+ *
  *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] keygen URI TYPE PUB.pem
  *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] sign URI DATA SIG PUB.pem
  *   hsm_probe [-m MODULE] [-p PINSRC|-P] [-u] threads URI N
@@ -79,13 +83,27 @@ probe_key_open(struct hsm_key **out, struct hsm *h, const char *uri,
 	return hsm_key_open(out, h, uri, pin);
 }
 
+/* -r: refuse a key the wrap probe could export. */
+static unsigned int keygen_flags;
+static struct hsm_keygen_info keygen_info;
+
 static int
 probe_keygen(EVP_PKEY **pub, struct hsm *h, const char *uri,
     const char *pin, enum hsm_key_type t)
 {
+	struct hsm_pin *p = NULL;
+	int rc;
+
 	if (stdin_pin != NULL)
-		return hsm_keygen_pin(pub, h, uri, stdin_pin, t);
-	return hsm_keygen(pub, h, uri, pin, t);
+		return hsm_keygen_ex(pub, &keygen_info, h, uri, stdin_pin, t,
+		    keygen_flags);
+	if (pin == NULL && keygen_flags == 0)
+		return hsm_keygen(pub, h, uri, pin, t);
+	if (pin != NULL && (rc = hsm_pin_from_source(&p, pin)) != CA_OK)
+		return rc;
+	rc = hsm_keygen_ex(pub, &keygen_info, h, uri, p, t, keygen_flags);
+	hsm_pin_destroy(p);
+	return rc;
 }
 
 static int
@@ -178,7 +196,15 @@ cmd_keygen(struct hsm *h, const char *pin, char **av)
 
 	if ((rc = hsm_key_type_parse(&t, av[1])) != CA_OK)
 		return fail("keygen", rc);
-	if ((rc = probe_keygen(&pub, h, av[0], pin, t)) != CA_OK)
+	rc = probe_keygen(&pub, h, av[0], pin, t);
+	printf("keygen: %s; hardware %d; dropped \"%s\"; sensitive %d "
+	    "extractable %d always_sensitive %d never_extractable %d; "
+	    "wrap probe %s: %s\n", keygen_info.token, keygen_info.hardware,
+	    keygen_info.dropped, keygen_info.sensitive,
+	    keygen_info.extractable, keygen_info.always_sensitive,
+	    keygen_info.never_extractable,
+	    hsm_wrap_probe_name(keygen_info.probe), keygen_info.probe_detail);
+	if (rc != CA_OK)
 		return fail("keygen", rc);
 	rc = write_pub(av[2], pub);
 	if (rc != 0) {
@@ -234,6 +260,8 @@ cmd_sign(struct hsm *h, const char *pin, char **av)
 		fail("writing outputs", CA_ERR_IO);
 		goto out;
 	}
+	if (hsm_key_unsafe(k) != NULL)
+		printf("sign: unsafe key: %s\n", hsm_key_unsafe(k));
 	printf("sign: ok (token \"%s\", serial %s)\n", hsm_key_token_label(k),
 	    hsm_key_token_serial(k));
 	ret = 0;
@@ -385,7 +413,7 @@ cmd_inventory(struct hsm *h, const char *pin, char **av, int ac)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hsm_probe [-m module] [-p pin-source | -P] [-u] "
+	fprintf(stderr, "usage: hsm_probe [-i init-args] [-m module] [-p pin-source | -P] [-r] [-u] "
 	    "keygen|sign|threads|loss-loop|inventory args...\n");
 	exit(2);
 }
@@ -399,8 +427,14 @@ main(int argc, char **argv)
 	int c, rc, ret, pin_in = 0;
 
 	cfg.module = getenv("SOFTHSM2_MODULE");
-	while ((c = getopt(argc, argv, "m:p:Pu")) != -1) {
+	while ((c = getopt(argc, argv, "i:m:p:Pru")) != -1) {
 		switch (c) {
+		case 'r':
+			keygen_flags |= HSM_KEYGEN_PROBE_REQUIRED;
+			break;
+		case 'i':
+			cfg.init_args = optarg;
+			break;
 		case 'm':
 			cfg.module = optarg;
 			break;
