@@ -28,7 +28,7 @@ enum {
 	OPT_PROFILE, OPT_LIFETIME, OPT_KEY, OPT_KEY_TYPE, OPT_KEY_OUT,
 	OPT_CERT_OUT, OPT_CHAIN_OUT, OPT_CERT, OPT_CHAIN, OPT_NEW_KEY,
 	OPT_IDENTITY, OPT_TTL, OPT_REASON, OPT_STATUS, OPT_LOG, OPT_IDDOC,
-	OPT_IDDOC_SIG, OPT_IDDOC_KEY_ID, OPT_GROUP,
+	OPT_IDDOC_SIG, OPT_IDDOC_KEY_ID, OPT_GROUP, OPT_MODULE, OPT_PIN_SOURCE,
 };
 
 /* Which options a subcommand takes (bits). */
@@ -57,6 +57,7 @@ enum {
 #define O_LOG		0x00400000u
 #define O_IDDOC		0x00800000u
 #define O_GROUP		0x01000000u
+#define O_HSM		0x02000000u
 
 #define O_CLIENT	(O_SERVER | O_CA | O_TIMEOUT)
 #define O_OPERATOR	(O_SOCKET | O_TIMEOUT)
@@ -90,6 +91,8 @@ static const struct option longopts[] = {
 	{ "iddoc-sig", required_argument, NULL, OPT_IDDOC_SIG },
 	{ "iddoc-key-id", required_argument, NULL, OPT_IDDOC_KEY_ID },
 	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "module", required_argument, NULL, OPT_MODULE },
+	{ "pin-source", required_argument, NULL, OPT_PIN_SOURCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -121,11 +124,13 @@ static const char common_operator[] =
 static const struct cmd cmds[] = {
 	{ CMD_REQUEST, "request", NULL, O_CLIENT | O_TOKEN | O_IDDOC | O_NAME |
 	    O_CN | O_LIFETIME | O_KEY | O_KEY_TYPE | O_KEY_OUT | O_CERT_OUT |
-	    O_CHAIN_OUT, 0,
+	    O_CHAIN_OUT | O_HSM, 0,
 "usage: carapace request -s URL (--token-file FILE | --token-env NAME |\n"
 "           --iddoc FILE [--iddoc-sig FILE --iddoc-key-id ID])\n"
 "           --name DNS [--name DNS ...] [--cn CN] [--lifetime 24h]\n"
-"           [--key KEY.pem | --key-type TYPE --key-out KEY.pem]\n"
+"           [--key KEY.pem | --key-type TYPE --key-out KEY.pem |\n"
+"            --key pkcs11:URI --module MODULE.so [--pin-source SRC]\n"
+"            [--key-type TYPE]]\n"
 "           --cert-out CERT.pem [--chain-out CHAIN.pem]\n"
 "\n"
 "Gets a certificate with a join token or with an identity document that\n"
@@ -145,6 +150,11 @@ static const struct cmd cmds[] = {
 "  --cn CN              the subject common name (default: the first name)\n"
 "  --lifetime DUR       ask for a shorter lifetime: 90s, 30m, 24h, 7d\n"
 "  --key KEY.pem        use this existing private key instead\n"
+"  --key pkcs11:URI     ... or this key in an HSM (RFC 7512 URI with\n"
+"                       object= or id=), generated there with --key-type\n"
+"                       when the token does not hold it yet\n"
+"  --module FILE        the PKCS#11 module of a pkcs11: key\n"
+"  --pin-source SRC     its PIN: file:PATH or env:NAME (never the PIN)\n"
 "  --key-type TYPE      ec-p256 (default), ec-p384, rsa-2048, rsa-3072\n"
 "  --key-out KEY.pem    where to write the new key (mode 0600)\n"
 "  --cert-out CERT.pem  where to write the certificate\n"
@@ -288,6 +298,7 @@ opt_bit(int ch)
 	case OPT_STATUS: return O_STATUS;
 	case OPT_LOG: return O_LOG;
 	case OPT_GROUP: return O_GROUP;
+	case OPT_MODULE: case OPT_PIN_SOURCE: return O_HSM;
 	case OPT_IDDOC: case OPT_IDDOC_SIG: case OPT_IDDOC_KEY_ID:
 		return O_IDDOC;
 	default: return 0;
@@ -365,7 +376,7 @@ run(const struct cmd *c, int argc, char *argv[])
 	const char *names[PROTOCOL_MAX_NAMES], *arg = NULL;
 	size_t nnames = 0;
 	unsigned bit;
-	int ch, li, ret;
+	int ch, li, ret, hsm_key;
 	char optname[32];
 
 	memset(&rq, 0, sizeof(rq));
@@ -451,6 +462,12 @@ run(const struct cmd *c, int argc, char *argv[])
 		case OPT_KEY:
 			rq.key = optarg;
 			break;
+		case OPT_MODULE:
+			rq.module = optarg;
+			break;
+		case OPT_PIN_SOURCE:
+			rq.pin_source = optarg;
+			break;
 		case OPT_KEY_TYPE:
 			rq.key_type = optarg;
 			break;
@@ -524,11 +541,21 @@ run(const struct cmd *c, int argc, char *argv[])
 			if (nnames == 0)
 				return usage_err(c, "give at least one --name",
 				    NULL);
+			hsm_key = rq.key != NULL &&
+			    strncmp(rq.key, "pkcs11:", 7) == 0;
+			if (hsm_key && rq.module == NULL)
+				return usage_err(c, "--key pkcs11:... needs "
+				    "--module, the HSM's PKCS#11 module", NULL);
+			if (!hsm_key && (rq.module != NULL ||
+			    rq.pin_source != NULL))
+				return usage_err(c, "--module and --pin-source "
+				    "go with --key pkcs11:URI", NULL);
 			if (rq.key != NULL && (rq.key_out != NULL ||
-			    rq.key_type != NULL))
+			    (rq.key_type != NULL && !hsm_key)))
 				return usage_err(c, "--key uses an existing "
 				    "key; --key-out and --key-type go with a "
-				    "new one", NULL);
+				    "new one (--key-type also with a pkcs11: "
+				    "key the token does not hold yet)", NULL);
 			if (rq.key == NULL && rq.key_out == NULL)
 				return usage_err(c, "--key-out FILE is "
 				    "required for the new key (or give --key)",

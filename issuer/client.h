@@ -170,7 +170,12 @@ struct client_request_opts {
 	size_t nnames;
 	const char *cn;			/* default: the first name */
 	long long lifetime;		/* seconds; 0: the profile's */
-	const char *key;		/* request: an existing key */
+	const char *key;		/* request: an existing key, or a
+					 * pkcs11: URI (made there when
+					 * missing) */
+	const char *module;		/* request: the PKCS#11 module of a
+					 * pkcs11: key */
+	const char *pin_source;		/* ... and its PIN (file:, env:) */
 	const char *key_type;		/* "ec-p256" (default), ... */
 	const char *cert;		/* renew: the current certificate */
 	const char *chain;		/* renew: more of its chain */

@@ -43,6 +43,7 @@
 #include "common/profile.h"
 #include "common/secure.h"
 #include "common/protocol.h"
+#include "hsm/hsm.h"
 #include "issuer/client.h"
 #include "issuer/join_token.h"
 
@@ -556,7 +557,8 @@ issued_write(const PROTO_ISSUED *is, EVP_PKEY *key, const char *key_out,
 	    "certificate")) != CA_OK)
 		goto fail;
 	serial = client_serial_hex(X509_get0_serialNumber(leaf));
-	if (X509_check_private_key(leaf, key) != 1) {
+	/* key is ours, or the public half of our HSM key. */
+	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), key) != 1) {
 		rc = ca_error_openssl(CA_ERR_VERIFY, "the certificate the "
 		    "server sent (serial %s) is not for our key", serial);
 		goto fail;
@@ -603,6 +605,84 @@ issued_write(const PROTO_ISSUED *is, EVP_PKEY *key, const char *key_out,
 	BIO_free(cb);
 	BIO_free(chb);
 	return ret;
+}
+
+/* What csr_sign builds the CSR from, inside hsm_key_sign. */
+struct csr_job {
+	X509_REQ *csr;
+	const char *cn;
+	const char *const *names;
+	size_t nnames;
+	int rc;
+};
+
+static int
+csr_sign(EVP_PKEY *pkey, void *arg)
+{
+	struct csr_job *j = arg;
+
+	j->rc = client_csr_build(&j->csr, pkey, j->cn, j->names, j->nnames);
+	return j->rc == CA_OK;
+}
+
+/*
+ * hsm_csr builds the CSR with the private key named by the pkcs11: URI
+ * o->key, made on its token first when it is not there (key type
+ * o->key_type): the key is generated and used inside the HSM and never
+ * leaves it (a delegated OCSP responder's key, say). *pub is its public
+ * half, for checking the certificate against.
+ */
+static int
+hsm_csr(X509_REQ **out, EVP_PKEY **pub, const struct client_request_opts *o,
+    const char *cn, const char *const *names)
+{
+	struct hsm_config hc;
+	struct hsm *h = NULL;
+	struct hsm_key *k = NULL;
+	enum hsm_key_type type = HSM_KEY_EC_P256;
+	struct csr_job job;
+	int rc;
+
+	*out = NULL;
+	*pub = NULL;
+	memset(&hc, 0, sizeof(hc));
+	hc.module = o->module;
+	if ((rc = hsm_open(&h, &hc)) != CA_OK)
+		goto out;
+	rc = hsm_key_open(&k, h, o->key, o->pin_source);
+	if (rc == CA_ERR_NOT_FOUND) {
+		if (o->key_type != NULL &&
+		    (rc = hsm_key_type_parse(&type, o->key_type)) != CA_OK)
+			goto out;
+		if ((rc = hsm_keygen(NULL, h, o->key, o->pin_source,
+		    type)) != CA_OK)
+			goto out;
+		fprintf(stderr, "carapace: generated a %s key in the HSM: "
+		    "%s\n", hsm_key_type_name(type), o->key);
+		rc = hsm_key_open(&k, h, o->key, o->pin_source);
+	}
+	if (rc != CA_OK || (rc = hsm_key_public(pub, k)) != CA_OK ||
+	    (rc = profile_key_check(*pub, PROFILE_KEY_ALL, o->key)) != CA_OK)
+		goto out;
+	memset(&job, 0, sizeof(job));
+	job.cn = cn;
+	job.names = names;
+	job.nnames = o->nnames;
+	if ((rc = hsm_key_sign(k, csr_sign, &job)) != CA_OK) {
+		if (job.rc != CA_OK)
+			rc = job.rc;
+		goto out;
+	}
+	*out = job.csr;
+	rc = CA_OK;
+ out:
+	if (rc != CA_OK) {
+		EVP_PKEY_free(*pub);
+		*pub = NULL;
+	}
+	hsm_key_free(k);
+	hsm_free(h);
+	return rc;
 }
 
 /* Print a local error (ca_error_detail) and map rc to an exit status. */
@@ -663,7 +743,13 @@ client_request_run(const struct client_request_opts *o)
 		ret = local_fail(rc);
 		goto out;
 	}
-	if (o->key != NULL) {
+	if (o->key != NULL && strncmp(o->key, "pkcs11:", 7) == 0) {
+		if ((rc = hsm_csr(&csr, &key, o, o->cn != NULL ? o->cn :
+		    names[0], names)) != CA_OK) {
+			ret = local_fail(rc);
+			goto out;
+		}
+	} else if (o->key != NULL) {
 		if ((rc = client_key_read(&key, o->key)) != CA_OK ||
 		    (rc = profile_key_check(key, PROFILE_KEY_ALL,
 		    o->key)) != CA_OK) {
@@ -674,8 +760,8 @@ client_request_run(const struct client_request_opts *o)
 		ret = local_fail(rc);
 		goto out;
 	}
-	if ((rc = client_csr_build(&csr, key, o->cn != NULL ? o->cn :
-	    names[0], names, o->nnames)) != CA_OK ||
+	if ((csr == NULL && (rc = client_csr_build(&csr, key, o->cn != NULL ?
+	    o->cn : names[0], names, o->nnames)) != CA_OK) ||
 	    (rc = csr_der(&der, &der_len, csr)) != CA_OK) {
 		ret = local_fail(rc);
 		goto out;

@@ -11,6 +11,9 @@
 # signer gives an OCSP signer again (it used to give a server certificate,
 # which broke the responder), and a certificate whose profile is not
 # recorded is not renewed under a profile that would widen its purposes.
+# The documented way works end to end (issue 15): carapace request makes
+# the signer's key inside the HSM (--key pkcs11:...), and carapace-ocsp
+# signs with it; openssl ocsp verifies the answers through it.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 . "$S/tests/integration/issuer_common.sh"
@@ -104,6 +107,60 @@ car_refused "renewal that would widen the EKU" 1 \
 [ ! -e "$T/ocsp3.pem" ] || fail "a refused renewal wrote a certificate"
 assert_unchanged "renewal that would widen the EKU" "$T/state0"
 
-certs_in_log "$T/ocsp.pem" "$T/c2.pem" "$T/ocsp2.pem"
+# --- the signer's key made in the HSM, used by carapace-ocsp ----------------------
+OCSPD=$B/ocsp/carapace-ocsp
+RKEY="pkcs11:token=carapace-issuer;object=ocsp-signer-hsm"
+token "$T/tok3" "$N" -- --profile ocsp_signer --ttl 1h
+car_ok "request with a key made in the HSM" request -s "$URL" \
+    --token-file "$T/tok3" --name "$N" --key "$RKEY" \
+    --module "$SOFTHSM2_MODULE" --pin-source "file:$CA/pins/carapace-issuer.pin" \
+    --cert-out "$T/ocsp-hsm.pem"
+grep -q "generated a ec-p256 key in the HSM" "$T/car.err" ||
+    fail "carapace did not say it generated the key in the HSM"
+CARAPACE_USER_PIN=$(cat "$CA/pins/carapace-issuer.pin") \
+    pkcs11-tool --module "$SOFTHSM2_MODULE" --token-label carapace-issuer \
+    --login --pin env:CARAPACE_USER_PIN --list-objects --type privkey \
+    >"$T/objs.txt" 2>&1 || { cat "$T/objs.txt" >&2; fail "pkcs11-tool --list-objects"; }
+grep -A6 'label: *ocsp-signer-hsm' "$T/objs.txt" | grep -q 'never extractable' ||
+    { cat "$T/objs.txt" >&2; fail "the signer's key is not a never-extractable HSM key"; }
+token "$T/tok4" leaf.example.internal
+car_ok "a leaf to ask about" request -s "$URL" --token-file "$T/tok4" \
+    --name leaf.example.internal --key-out "$T/leaf.key" --cert-out "$T/leaf.pem"
+OPORT=$(free_port)
+{
+	echo "[ocsp]"
+	echo "listen  = http://127.0.0.1:$OPORT"
+	echo "path    = /ocsp"
+	echo "log     = $DB"
+	echo "module  = $SOFTHSM2_MODULE"
+	echo "issuers = issuing_ca"
+	echo
+	echo "[issuing_ca]"
+	echo "cert           = $CA/intermediate.pem"
+	echo "responder_cert = $T/ocsp-hsm.pem"
+	echo "key            = $RKEY"
+	echo "pin_source     = file:$CA/pins/carapace-issuer.pin"
+} >"$T/ocsp.cnf"
+"$OCSPD" -n -c "$T/ocsp.cnf" >"$T/ocspn.out" 2>&1 ||
+    { cat "$T/ocspn.out" >&2; fail "carapace-ocsp -n refuses the HSM-made signer"; }
+"$OCSPD" -c "$T/ocsp.cnf" >"$T/ocspd.out" 2>&1 &
+opid=$!
+i=0
+until grep -q "listening on" "$T/ocspd.out" 2>/dev/null; do
+	kill -0 "$opid" 2>/dev/null || { cat "$T/ocspd.out" >&2; fail "carapace-ocsp exited"; }
+	i=$((i + 1))
+	[ $i -lt 100 ] || { kill "$opid"; fail "carapace-ocsp did not start"; }
+	sleep 0.1
+done
+openssl ocsp -url "http://127.0.0.1:$OPORT/ocsp" -CAfile "$CA/root.pem" \
+    -issuer "$CA/intermediate.pem" -verify_other "$CA/intermediate.pem" \
+    -cert "$T/leaf.pem" -no_nonce >"$T/q.out" 2>&1 || :
+kill -TERM "$opid"
+wait "$opid" || :
+grep -q "^$T/leaf.pem: good" "$T/q.out" && grep -q "Response verify OK" "$T/q.out" ||
+    { cat "$T/q.out" >&2; fail "openssl ocsp: not good, or not verified through the HSM-made signer"; }
+ok "carapace-ocsp signs with the key carapace request made in the HSM; openssl ocsp verifies"
+
+certs_in_log "$T/ocsp.pem" "$T/c2.pem" "$T/ocsp2.pem" "$T/ocsp-hsm.pem"
 iss_stop
 echo "PASS: issuer ocsp_signer profile"
