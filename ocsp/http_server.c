@@ -74,6 +74,7 @@ struct worker {
 	int started;
 	int ep;
 	struct conn *conns;
+	uint8_t *scratch;	/* max_body bytes: a chunked body, decoded */
 	time_t date_t;
 	char date[40];
 };
@@ -116,10 +117,12 @@ reason(int status)
 	switch (status) {
 	case 100: return "Continue";
 	case 200: return "OK";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
 	case 413: return "Content Too Large";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
@@ -251,28 +254,36 @@ http_date(struct worker *w)
 
 /*
  * emit appends res as an HTTP/1.1 response to c's output. minor and
- * keep_alive are those of the request (keep_alive 0 also for refusals).
+ * keep_alive are those of the request (keep_alive 0 also for refusals);
+ * for a HEAD request (head) the body is left out and its length kept
+ * (RFC 9110 9.3.2). A 304 carries neither (RFC 9110 15.4.5).
  */
 static int
 emit(struct worker *w, struct conn *c, const struct http_response *res,
-    int minor, int keep_alive)
+    int minor, int keep_alive, int head)
 {
-	char head[1024];
-	int n;
+	char hdr[1024], cl[48];
+	int n, nobody = res->status == 304;
 
-	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-	    "%s%s%sContent-Length: %zu\r\n%s%s%s\r\n", res->status,
+	cl[0] = '\0';
+	if (!nobody)
+		snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n",
+		    res->body_len);
+	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\nDate: %s\r\n"
+	    "%s%s%s%s%s%s%s\r\n", res->status,
 	    reason(res->status), http_date(w),
 	    res->content_type != NULL ? "Content-Type: " : "",
 	    res->content_type != NULL ? res->content_type : "",
-	    res->content_type != NULL ? "\r\n" : "", res->body_len,
+	    res->content_type != NULL ? "\r\n" : "", cl,
 	    !keep_alive ? "Connection: close\r\n" :
 	    minor == 0 ? "Connection: keep-alive\r\n" : "",
-	    res->status == 405 ? "Allow: GET, POST\r\n" : "", res->headers);
-	if (n < 0 || (size_t)n >= sizeof(head))
+	    res->status == 405 ? "Allow: GET, HEAD, POST\r\n" : "",
+	    res->headers);
+	if (n < 0 || (size_t)n >= sizeof(hdr))
 		return -1;
-	if (out_append(c, head, (size_t)n) != 0 ||
-	    out_append(c, res->body, res->body_len) != 0)
+	if (out_append(c, hdr, (size_t)n) != 0)
+		return -1;
+	if (!head && !nobody && out_append(c, res->body, res->body_len) != 0)
 		return -1;
 	return 0;
 }
@@ -300,7 +311,7 @@ refuse(struct worker *w, struct conn *c, int status)
 		res.body_len = (size_t)snprintf((char *)res.body, 64,
 		    "%d %s\n", status, reason(status));
 	}
-	rc = emit(w, c, &res, 1, 0);
+	rc = emit(w, c, &res, 1, 0, 0);
  out:
 	free(res.body);
 	return rc;
@@ -329,7 +340,7 @@ conn_process(struct worker *w, struct conn *c)
 			break;
 		}
 		pr = http_parse_request(&req, c->in + off, c->in_len - off,
-		    s->cfg.max_body);
+		    s->cfg.max_body, w->scratch);
 		if (pr == HTTP_PARSE_ERROR) {
 			c->closing = 1;
 			off = c->in_len;
@@ -358,7 +369,8 @@ conn_process(struct worker *w, struct conn *c)
 		}
 		if (!req.keep_alive)
 			c->closing = 1;
-		if (emit(w, c, &res, req.minor, req.keep_alive) != 0) {
+		if (emit(w, c, &res, req.minor, req.keep_alive,
+		    req.method == HTTP_METHOD_HEAD) != 0) {
 			free(res.body);
 			rc = -1;
 			break;
@@ -794,6 +806,12 @@ http_server_start(struct http_server **out,
 	for (i = 0; i < s->cfg.nthreads; i++) {
 		s->w[i].srv = s;
 		s->w[i].ep = -1;
+		if ((s->w[i].scratch = malloc(s->cfg.max_body > 0 ?
+		    (size_t)s->cfg.max_body : 1)) == NULL) {
+			s->nworkers = i;
+			rc = ca_error(CA_ERR_NOMEM, "out of memory");
+			goto out;
+		}
 	}
 	s->nworkers = s->cfg.nthreads;
 	for (i = 0; i < s->nworkers; i++) {
@@ -856,6 +874,7 @@ http_server_stop(struct http_server *s)
 			pthread_join(s->w[i].tid, NULL);
 		if (s->w[i].ep >= 0)
 			close(s->w[i].ep);
+		free(s->w[i].scratch);
 	}
 	free(s->w);
 	if (s->lfd >= 0)

@@ -22,6 +22,11 @@
  * signature, or tryLater with the HSM gone), and the entry stays for the
  * next poll to re-sign.
  *
+ * An entry records the generation of its issuer's signer (ocsp_signer.c):
+ * once a renewed signing certificate is swapped in, the entries signed
+ * under the old one are not served (requests take the uncached path) and
+ * are collected for re-signing like stale ones.
+ *
  * "unknown" answers are cached too (so unknown serials do not cost a
  * signature each), at most max_unknown of them; when that is reached, they
  * are all dropped. Every bump also drops them: a serial unknown a moment
@@ -149,7 +154,8 @@ ocsp_cache_get(struct ocsp_cache *c, struct ocsp_reply *out,
 
 	pthread_rwlock_rdlock(&c->lock);
 	e = *slot_find(c, hash, key, key_len);
-	if (e != NULL && !e->unusable && e->next_update > now) {
+	if (e != NULL && !e->unusable && e->next_update > now &&
+	    e->signer_gen == atomic_load(&e->issuer->signer_gen)) {
 		if ((out->der = malloc(e->der_len)) == NULL) {
 			ret = -1;
 			goto out;
@@ -337,7 +343,8 @@ ocsp_cache_collect(struct ocsp_cache *c, struct ocsp_stale **out,
 		for (e = c->bucket[i]; e != NULL; e = e->next) {
 			if (serials != NULL ? !(e->has_serial &&
 			    serial_in(e->serial, serials, nserials)) :
-			    e->this_update >= before)
+			    e->this_update >= before && e->signer_gen ==
+			    atomic_load(&e->issuer->signer_gen))
 				continue;
 			if (cnt == cap) {
 				cap = cap ? cap * 2 : 64;

@@ -22,7 +22,7 @@ static const char *const ocsp_keys[] = {
 	"listen", "path", "log", "issuers", "validity", "refresh",
 	"max_age", "poll_ms", "max_request", "max_unknown", "max_live",
 	"presign", "unissued", "max_connections", "threads",
-	"request_timeout", "max_connections_per_address", NULL
+	"request_timeout", "max_connections_per_address", "signer_warn", NULL
 };
 
 static const char *const issuer_keys[] = {
@@ -169,6 +169,19 @@ ocsp_config_load(struct ocsp_config *c, const char *path)
 		goto out;
 	if ((rc = http_limits_load(c, cf)) != CA_OK)
 		goto out;
+	if ((rc = config_get_string(&s, cf, "ocsp", "signer_warn", NULL)) !=
+	    CA_OK)
+		goto out;
+	if (s != NULL) {
+		char what[512];
+		int64_t v;
+
+		snprintf(what, sizeof(what), "%s: [ocsp] signer_warn", path);
+		if ((rc = config_duration_parse(&v, s, 60, 365L * 86400,
+		    what)) != CA_OK)
+			goto out;
+		c->signer_warn = (long)v;
+	}
 	if (c->refresh >= c->validity) {
 		rc = ca_error(CA_ERR_CONFIG, "%s: [ocsp] refresh: %ld must be "
 		    "less than validity (%ld), so responses are re-signed "

@@ -4,10 +4,12 @@
  * (http_server.c, parser in http_parse.c; nng 1.5.2's HTTP server was
  * dropped for its heap overrun on paths that end in a %XX escape).
  *
- * Routes:
- *   POST /            an application/ocsp-request body (RFC 6960 A.1)
+ * Routes (an absolute-form target reaches here as its path):
+ *   POST /            an application/ocsp-request body (RFC 6960 A.1),
+ *                     by Content-Length or chunked
  *   POST <path>       the same, at the configured path
  *   GET  /<base64>    and <path>/<base64>: the RFC 5019 2.1 GET form
+ *   HEAD              as GET; the server leaves the body out
  *   anything else     404 (other methods: 405 from the server)
  * The server hands the raw request target over: the request part is
  * percent-decoded here (a truncated or non-hex escape is malformedRequest)
@@ -22,6 +24,11 @@
  * (thisUpdate), Expires (nextUpdate), Cache-Control max-age (at most the
  * configured max_age and never past nextUpdate) and an ETag (a hash of
  * the response).
+ *
+ * If-None-Match (RFC 9110 13.1.2) is evaluated against that ETag with the
+ * weak comparison, over a list of entity-tags or "*": when it matches, a
+ * GET or HEAD gets 304 Not Modified with the same caching headers and no
+ * body, a POST 412 Precondition Failed.
  */
 #include "config.h"
 
@@ -164,6 +171,69 @@ reply_fill(struct http_response *res, struct ocsp_http *h,
 	return 0;
 }
 
+/*
+ * etag_match: 1 when the If-None-Match value v[0..n) names etag (a strong
+ * quoted entity-tag) under the weak comparison (RFC 9110 8.8.3.2: a W/
+ * prefix is ignored), or is "*".
+ */
+static int
+etag_match(const uint8_t *v, size_t n, const char *etag)
+{
+	size_t i = 0, s, e, elen = strlen(etag);
+
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		if (i == n)
+			break;
+		s = i;
+		if (v[i] == '*') {
+			i++;
+			e = i;
+		} else {
+			if (n - i >= 2 && v[i] == 'W' && v[i + 1] == '/')
+				i += 2;
+			s = i;
+			if (i == n || v[i] != '"')
+				return 0;	/* not an entity-tag list */
+			for (i++; i < n && v[i] != '"'; i++)
+				;
+			if (i == n)
+				return 0;
+			e = ++i;
+		}
+		if (e - s == 1 && v[s] == '*')
+			return 1;
+		if (e - s == elen && memcmp(v + s, etag, elen) == 0)
+			return 1;
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (i < n && v[i] != ',')
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * conditional applies req's If-None-Match to res, the answer rep was
+ * filled in: 304 (GET, HEAD) or 412 (POST) without a body when it
+ * matches rep's ETag.
+ */
+static void
+conditional(struct http_response *res, const struct ocsp_reply *rep,
+    const struct http_request *req)
+{
+	if (req == NULL || req->if_none_match == NULL || !rep->cacheable ||
+	    !etag_match(req->if_none_match, req->if_none_match_len,
+	    rep->etag))
+		return;
+	res->status = req->method == HTTP_METHOD_POST ? 412 : 304;
+	free(res->body);
+	res->body = NULL;
+	res->body_len = 0;
+	res->content_type = NULL;
+}
+
 static int
 answer_error(struct http_response *res, struct ocsp_http *h, int status)
 {
@@ -178,15 +248,16 @@ answer_error(struct http_response *res, struct ocsp_http *h, int status)
 }
 
 static int
-answer(struct http_response *res, struct ocsp_http *h, const uint8_t *der,
-    size_t len)
+answer(struct http_response *res, struct ocsp_http *h,
+    const struct http_request *req, const uint8_t *der, size_t len)
 {
 	struct ocsp_reply rep;
 	int rc;
 
 	if (ocsp_respond(h->r, &rep, der, len) != CA_OK)
 		return -1;
-	rc = reply_fill(res, h, &rep);
+	if ((rc = reply_fill(res, h, &rep)) == 0)
+		conditional(res, &rep, req);
 	ocsp_reply_clear(&rep);
 	return rc;
 }
@@ -218,7 +289,7 @@ answer_get(struct http_response *res, struct ocsp_http *h,
 	    (size_t)h->r->max_request) != CA_OK)
 		return answer_error(res, h,
 		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
-	rc = answer(res, h, der, len);
+	rc = answer(res, h, req, der, len);
 	free(der);
 	return rc;
 }
@@ -233,7 +304,7 @@ handle(void *arg, struct http_response *res, const struct http_request *req)
 	if (req == NULL)	/* 413: over max_request */
 		return answer_error(res, h,
 		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
-	if (req->method == HTTP_METHOD_GET)
+	if (req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD)
 		return answer_get(res, h, req);
 	/* POST: the path without its query. */
 	plen = 0;
@@ -242,7 +313,7 @@ handle(void *arg, struct http_response *res, const struct http_request *req)
 	if ((plen == 1 && req->target[0] == '/') || (h->path != NULL &&
 	    plen == strlen(h->path) &&
 	    memcmp(req->target, h->path, plen) == 0))
-		return answer(res, h, req->body, req->body_len);
+		return answer(res, h, req, req->body, req->body_len);
 	res->status = 404;
 	res->content_type = "text/plain";
 	if ((res->body = malloc(32)) == NULL)

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -22,8 +23,8 @@
 #include "hsm/hsm.h"
 #include "ocsp/ocsp_responder.h"
 
-static int
-cert_read(X509 **out, const char *path)
+int
+ocsp_cert_read(X509 **out, const char *path)
 {
 	uint8_t *buf = NULL;
 	const unsigned char *p;
@@ -70,6 +71,22 @@ digest(uint8_t *out, const EVP_MD *md, const void *in, size_t len)
 }
 
 int
+ocsp_responder_check(const char *name, X509 *ca, X509 *responder)
+{
+	if (X509_check_issued(ca, responder) != X509_V_OK)
+		return ca_error(CA_ERR_INVALID, "%s: RFC 6960 4.2.2.2: the "
+		    "responder certificate was not issued by the CA", name);
+	if ((X509_get_extension_flags(responder) & EXFLAG_XKUSAGE) == 0 ||
+	    (X509_get_extended_key_usage(responder) & XKU_OCSP_SIGN) == 0)
+		return ca_error(CA_ERR_INVALID, "%s: RFC 6960 4.2.2.2: the "
+		    "responder certificate lacks id-kp-OCSPSigning", name);
+	if (X509_get_ext_by_NID(responder, NID_id_pkix_OCSP_noCheck, -1) < 0)
+		return ca_error(CA_ERR_INVALID, "%s: RFC 6960 4.2.2.2.1: the "
+		    "responder certificate lacks id-pkix-ocsp-nocheck", name);
+	return CA_OK;
+}
+
+int
 ocsp_issuer_new(struct ocsp_issuer **out, const char *name, X509 *cert,
     X509 *responder, struct hsm_key *key, EVP_PKEY *soft_key)
 {
@@ -82,37 +99,24 @@ ocsp_issuer_new(struct ocsp_issuer **out, const char *name, X509 *cert,
 	*out = NULL;
 	if (cert == NULL || (key == NULL) == (soft_key == NULL))
 		return ca_error(CA_ERR_USAGE, "ocsp_issuer_new: bad arguments");
-	if ((iss = calloc(1, sizeof(*iss))) == NULL ||
-	    (iss->name = strdup(name)) == NULL) {
+	if ((iss = calloc(1, sizeof(*iss))) == NULL)
+		return ca_error(CA_ERR_NOMEM, "out of memory");
+	if (pthread_mutex_init(&iss->signer_mu, NULL) != 0) {
+		free(iss);
+		return ca_error(CA_ERR_INTERNAL, "pthread_mutex_init failed");
+	}
+	if ((iss->name = strdup(name)) == NULL) {
 		rc = ca_error(CA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	X509_up_ref(cert);
 	iss->cert = cert;
 	if (responder != NULL && X509_cmp(responder, cert) != 0) {
-		if (X509_check_issued(cert, responder) != X509_V_OK) {
-			rc = ca_error(CA_ERR_INVALID, "%s: RFC 6960 4.2.2.2: the "
-			    "responder certificate was not issued by the CA",
-			    name);
+		if ((rc = ocsp_responder_check(name, cert, responder)) !=
+		    CA_OK)
 			goto out;
-		}
-		if ((X509_get_extension_flags(responder) & EXFLAG_XKUSAGE) ==
-		    0 || (X509_get_extended_key_usage(responder) &
-		    XKU_OCSP_SIGN) == 0) {
-			rc = ca_error(CA_ERR_INVALID, "%s: RFC 6960 4.2.2.2: the "
-			    "responder certificate lacks id-kp-OCSPSigning",
-			    name);
+		if ((rc = ocsp_signer_init(iss, responder)) != CA_OK)
 			goto out;
-		}
-		if (X509_get_ext_by_NID(responder, NID_id_pkix_OCSP_noCheck,
-		    -1) < 0) {
-			rc = ca_error(CA_ERR_INVALID, "%s: RFC 6960 4.2.2.2.1: "
-			    "the responder certificate lacks "
-			    "id-pkix-ocsp-nocheck", name);
-			goto out;
-		}
-		X509_up_ref(responder);
-		iss->signer = responder;
 		iss->delegated = 1;
 	} else {
 		/*
@@ -132,13 +136,15 @@ ocsp_issuer_new(struct ocsp_issuer **out, const char *name, X509 *cert,
 			    "digitalSignature, keyCertSign, cRLSign", name);
 			goto out;
 		}
-		X509_up_ref(cert);
-		iss->signer = cert;
+		if ((rc = ocsp_signer_init(iss, cert)) != CA_OK)
+			goto out;
 	}
 	iss->key = key;
 	if (soft_key != NULL) {
 		EVP_PKEY_up_ref(soft_key);
 		iss->soft_key = soft_key;
+		EVP_PKEY_up_ref(soft_key);
+		iss->pub = soft_key;
 	}
 	if ((nlen = i2d_X509_NAME(X509_get_subject_name(cert), &nder)) <= 0 ||
 	    (bits = X509_get0_pubkey_bitstr(cert)) == NULL) {
@@ -173,16 +179,17 @@ int
 ocsp_issuer_load(struct ocsp_issuer **out, struct hsm *h,
     const struct ocsp_issuer_config *ic)
 {
+	struct ocsp_issuer *iss = NULL;
 	X509 *cert = NULL, *resp = NULL;
 	EVP_PKEY *pub = NULL;
 	struct hsm_key *key = NULL;
-	int rc = CA_ERR_INTERNAL;
+	int swapped, rc = CA_ERR_INTERNAL;
 
 	*out = NULL;
-	if ((rc = cert_read(&cert, ic->cert)) != CA_OK)
+	if ((rc = ocsp_cert_read(&cert, ic->cert)) != CA_OK)
 		goto out;
 	if (ic->responder_cert != NULL &&
-	    (rc = cert_read(&resp, ic->responder_cert)) != CA_OK)
+	    (rc = ocsp_cert_read(&resp, ic->responder_cert)) != CA_OK)
 		goto out;
 	if ((rc = hsm_key_open(&key, h, ic->key, ic->pin_source)) != CA_OK ||
 	    (rc = hsm_key_public(&pub, key)) != CA_OK)
@@ -194,12 +201,28 @@ ocsp_issuer_load(struct ocsp_issuer **out, struct hsm *h,
 		    ic->responder_cert : ic->cert);
 		goto out;
 	}
-	if ((rc = ocsp_issuer_new(out, ic->section, cert, resp, key, NULL))
+	if ((rc = ocsp_issuer_new(&iss, ic->section, cert, resp, key, NULL))
 	    != CA_OK)
 		goto out;
 	key = NULL;
+	iss->pub = pub;
+	pub = NULL;
+	if (ic->responder_cert != NULL) {
+		if ((iss->responder_path = strdup(ic->responder_cert)) ==
+		    NULL) {
+			rc = ca_error(CA_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		/* Note the file as read: a later change is a renewal. */
+		if ((rc = ocsp_signer_reload(iss, &swapped, time(NULL), 0))
+		    != CA_OK)
+			goto out;
+	}
+	*out = iss;
+	iss = NULL;
 	rc = CA_OK;
  out:
+	ocsp_issuer_free(iss);
 	hsm_key_free(key);
 	EVP_PKEY_free(pub);
 	X509_free(cert);
@@ -215,7 +238,10 @@ ocsp_issuer_free(struct ocsp_issuer *iss)
 	free(iss->name);
 	X509_free(iss->cert);
 	X509_free(iss->signer);
+	free(iss->responder_path);
 	EVP_PKEY_free(iss->soft_key);
+	EVP_PKEY_free(iss->pub);
+	pthread_mutex_destroy(&iss->signer_mu);
 	/* iss->key belongs to the hsm; hsm_free releases it. */
 	free(iss);
 }

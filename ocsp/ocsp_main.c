@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/ca_error.h"
@@ -59,7 +60,7 @@ main(int argc, char *argv[])
 	const char *cfpath = DEFAULT_CONFIG;
 	enum log_level lvl = LOG_LVL_INFO;
 	sigset_t set;
-	size_t i, nissuers = 0;
+	size_t i, nissuers = 0, unusable = 0;
 	int ch, sig, check_only = 0, use_syslog = 0, rc, ret = 1;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -152,7 +153,21 @@ main(int argc, char *argv[])
 		log_ca_err(rc, cfg.log_path);
 		goto out;
 	}
+	/*
+	 * The signers' validity: -n fails on one outside it and warns about
+	 * one that expires soon; the daemon says the same and runs on
+	 * (answering tryLater for an unusable one until it is renewed).
+	 */
+	for (i = 0; i < nissuers; i++)
+		if (ocsp_signer_report(issuers[i], time(NULL),
+		    cfg.signer_warn, 1) >= OCSP_SIGNER_EXPIRED)
+			unusable++;
 	if (check_only) {
+		if (unusable > 0) {
+			log_err("%s: %zu issuer(s) without a signing "
+			    "certificate valid now", cfpath, unusable);
+			goto out;
+		}
 		log_info("%s: configuration, keys and log are usable", cfpath);
 		ret = 0;
 		goto out;
@@ -177,7 +192,7 @@ main(int argc, char *argv[])
 	}
 	ocsp_http_set_max_age(http, cfg.max_age);
 	if ((rc = ocsp_watch_start(watch, &r, cfg.poll_ms, cfg.refresh,
-	    cfg.presign)) != CA_OK) {
+	    cfg.presign, cfg.signer_warn)) != CA_OK) {
 		log_ca_err(rc, "watcher");
 		goto out;
 	}
@@ -187,8 +202,8 @@ main(int argc, char *argv[])
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP ignored: restart to reload the "
-			    "configuration");
+			/* Certificates only; the rest needs a restart. */
+			ocsp_watch_kick(watch);
 			continue;
 		}
 		log_info("signal %d: shutting down", sig);

@@ -82,6 +82,7 @@ ocsp_respond_error(struct ocsp_reply *out, int status)
 struct sign_ctx {
 	OCSP_BASICRESP *bs;
 	const struct ocsp_issuer *iss;
+	X509 *signer;		/* the issuer's signer when signing began */
 };
 
 static int
@@ -92,7 +93,7 @@ sign_cb(EVP_PKEY *pkey, void *arg)
 
 	if (!sc->iss->delegated)
 		flags |= OCSP_NOCERTS;
-	return OCSP_basic_sign(sc->bs, sc->iss->signer, pkey, EVP_sha256(),
+	return OCSP_basic_sign(sc->bs, sc->signer, pkey, EVP_sha256(),
 	    NULL, flags);
 }
 
@@ -130,7 +131,7 @@ entry_sign(struct ocsp_responder *r, struct ocsp_entry **out,
 {
 	struct ocsp_entry *e = NULL;
 	struct ocsp_status st;
-	struct sign_ctx sc = { NULL, iss };
+	struct sign_ctx sc = { NULL, iss, NULL };
 	OCSP_RESPONSE *resp = NULL;
 	ASN1_INTEGER *serial = NULL;
 	ASN1_TIME *thisupd = NULL, *nextupd = NULL, *revtime = NULL;
@@ -138,11 +139,22 @@ entry_sign(struct ocsp_responder *r, struct ocsp_entry **out,
 	uint8_t md[32];
 	char hex[65];
 	const unsigned char *sdata;
+	unsigned int sgen;
 	int slen, len, cstatus, reason = -1, rc = CA_ERR_INTERNAL;
-	time_t now = now_of(r);
+	time_t now = now_of(r), not_before, not_after;
 
 	*out = NULL;
 	*gen_out = r->cache != NULL ? ocsp_cache_gen(r->cache) : 0;
+	/*
+	 * The signer now, and whether it may sign: a response under a
+	 * certificate outside its validity is one every client rejects.
+	 */
+	sc.signer = ocsp_signer_get(iss, &sgen, &not_before, &not_after);
+	if (now < not_before || now >= not_after) {
+		rc = ca_error(CA_ERR_EXPIRED, "%s: RFC 5280 4.1.2.5: the "
+		    "signing certificate is not valid now", iss->name);
+		goto out;
+	}
 	if (!OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid) ||
 	    serial == NULL)
 		return ca_error(CA_ERR_INVALID, "CertID without a serial");
@@ -169,8 +181,12 @@ entry_sign(struct ocsp_responder *r, struct ocsp_entry **out,
 		memcpy(e->serial, sdata, ISSUANCE_LOG_SERIAL_LEN);
 		e->has_serial = 1;
 	}
+	e->signer_gen = sgen;
 	e->this_update = now;
+	/* No answer may outlive its signer: caches drop it by then. */
 	e->next_update = now + r->validity;
+	if (e->next_update > not_after)
+		e->next_update = not_after;
 	if ((sc.bs = OCSP_BASICRESP_new()) == NULL ||
 	    (thisupd = ASN1_TIME_set(NULL, e->this_update)) == NULL ||
 	    (nextupd = ASN1_TIME_set(NULL, e->next_update)) == NULL) {
@@ -248,6 +264,7 @@ entry_sign(struct ocsp_responder *r, struct ocsp_entry **out,
 	e = NULL;
 	rc = CA_OK;
  out:
+	X509_free(sc.signer);
 	OPENSSL_free(der);
 	OCSP_RESPONSE_free(resp);
 	OCSP_BASICRESP_free(sc.bs);
@@ -466,6 +483,11 @@ ocsp_respond(struct ocsp_responder *r, struct ocsp_reply *out,
 		status = OCSP_RESPONSE_STATUS_UNAUTHORIZED;
 		goto error;
 	}
+	/* RFC 6960 2.3: no signer valid now, so no answer a client takes. */
+	if (!ocsp_signer_usable(iss, now_of(r))) {
+		status = OCSP_RESPONSE_STATUS_TRYLATER;
+		goto error;
+	}
 	status = OCSP_RESPONSE_STATUS_INTERNALERROR;
 	if ((klen = certid_key(fast, iss, cid)) < 0)
 		goto error;
@@ -490,7 +512,8 @@ ocsp_respond(struct ocsp_responder *r, struct ocsp_reply *out,
 	klen = entry_sign(r, &e, &gen, iss, ncid, key, (size_t)klen);
 	atomic_fetch_sub(&r->live, 1);
 	if (klen != CA_OK) {
-		if (klen == CA_ERR_TOKEN_ABSENT || klen == CA_ERR_HSM)
+		if (klen == CA_ERR_TOKEN_ABSENT || klen == CA_ERR_HSM ||
+		    klen == CA_ERR_EXPIRED)
 			status = OCSP_RESPONSE_STATUS_TRYLATER;
 		goto error;
 	}

@@ -8,6 +8,9 @@
  *                   CertID hashes (SHA-1 and SHA-256) of its name and key,
  *                   the signing certificate (the CA or a delegated
  *                   responder) and its key in the HSM
+ *   ocsp_signer.c   the signing certificate over its life: validity at a
+ *                   time, the expiry warning, a renewed responder_cert
+ *                   file read and swapped in without a restart
  *   ocsp_respond.c  request bytes in, response bytes out: parse, match the
  *                   issuer, look the serial up, sign or take from the cache
  *   ocsp_cache.c    pre-signed responses keyed by the request's CertID DER
@@ -26,6 +29,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -83,6 +87,8 @@ struct ocsp_config {
 	long max_per_addr;	/* of them per address or IPv6 /64 (64) */
 	long threads;		/* HTTP workers; 0: CPUs, at least 2 */
 	long request_timeout;	/* seconds for a request and its answer */
+	long signer_warn;	/* warn this long before the signer expires;
+				   0: a third of its lifetime, at most 7 days */
 	int presign;		/* sign every certificate at start */
 	enum ocsp_unissued unissued;
 	size_t nissuers;
@@ -94,13 +100,38 @@ int ocsp_config_load(struct ocsp_config *out, const char *path)
     __attribute__((warn_unused_result));
 void ocsp_config_clear(struct ocsp_config *c);
 
+/* What a file was when last read: a change means "read it again". */
+struct ocsp_file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	int missing;			/* stat failed */
+};
+
 struct ocsp_issuer {
 	char *name;			/* config section, for messages */
 	X509 *cert;			/* the CA certificate */
-	X509 *signer;			/* cert or the delegated responder */
+	/*
+	 * The signing certificate: the CA's or the delegated responder's,
+	 * swapped by ocsp_signer_reload (under signer_mu) when a renewed
+	 * responder_cert appears. Read it with ocsp_signer_get; its
+	 * validity and generation are also kept as atomics for the hot
+	 * path (ocsp_signer_usable, the cache's generation check).
+	 */
+	pthread_mutex_t signer_mu;
+	X509 *signer;
+	_Atomic int64_t signer_not_before, signer_not_after;
+	atomic_uint signer_gen;
 	int delegated;
+	char *responder_path;		/* responder_cert, or NULL */
+	struct ocsp_file_id responder_id;
+	int reload_failing;		/* the last reload failed (logged) */
+	int logged_state;		/* last ocsp_signer_state logged */
+	time_t logged_at;
 	struct hsm_key *key;		/* signer's key in the HSM, or NULL */
 	EVP_PKEY *soft_key;		/* software key (tests, fuzz) */
+	EVP_PKEY *pub;			/* the signing key's public half */
 	uint8_t name_sha1[20], key_sha1[20];
 	uint8_t name_sha256[32], key_sha256[32];
 	uint8_t ski[64];		/* the CA's subjectKeyIdentifier */
@@ -126,6 +157,85 @@ int ocsp_issuer_new(struct ocsp_issuer **out, const char *name, X509 *cert,
 int ocsp_issuer_load(struct ocsp_issuer **out, struct hsm *h,
     const struct ocsp_issuer_config *ic) __attribute__((warn_unused_result));
 void ocsp_issuer_free(struct ocsp_issuer *iss);
+
+/*
+ * ocsp_cert_read reads one X.509 certificate in DER or PEM from path into
+ * *out (the caller frees it).
+ */
+int ocsp_cert_read(X509 **out, const char *path)
+    __attribute__((warn_unused_result));
+
+/*
+ * ocsp_responder_check: CA_OK when responder, a delegated responder
+ * certificate, was issued by ca and carries id-kp-OCSPSigning and
+ * id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2); else CA_ERR_INVALID naming the
+ * issuer section name and the rule.
+ */
+int ocsp_responder_check(const char *name, X509 *ca, X509 *responder)
+    __attribute__((warn_unused_result));
+
+/* --- the signer over its life (ocsp_signer.c) --- */
+
+#define OCSP_SIGNER_WARN_MAX	(7L * 86400)	/* default warning, at most */
+#define OCSP_SIGNER_POLL_MS	2000	/* responder_cert checked this often */
+
+enum ocsp_signer_state {
+	OCSP_SIGNER_OK = 0,
+	OCSP_SIGNER_WARN,		/* expires within the warning time */
+	OCSP_SIGNER_EXPIRED,		/* past notAfter: answers tryLater */
+	OCSP_SIGNER_NOT_YET,		/* before notBefore: tryLater */
+};
+
+/*
+ * ocsp_signer_init records signer as iss's signing certificate (taking a
+ * reference): its validity, generation 1. Called by ocsp_issuer_new.
+ */
+int ocsp_signer_init(struct ocsp_issuer *iss, X509 *signer)
+    __attribute__((warn_unused_result));
+
+/*
+ * ocsp_signer_get returns the current signing certificate with a reference
+ * the caller drops with X509_free, and, read together with it, its
+ * generation and validity (each pointer may be NULL: not wanted).
+ */
+X509 *ocsp_signer_get(const struct ocsp_issuer *iss, unsigned int *gen,
+    time_t *not_before, time_t *not_after);
+
+/* ocsp_signer_usable: 1 when the signer is within its validity at now. */
+int ocsp_signer_usable(const struct ocsp_issuer *iss, time_t now);
+
+/*
+ * ocsp_signer_state says where the signer stands at now: *left (if not
+ * NULL) is notAfter - now in seconds. warn is the warning time in seconds;
+ * 0 is the default, a third of the certificate's lifetime but at most
+ * OCSP_SIGNER_WARN_MAX.
+ */
+enum ocsp_signer_state ocsp_signer_state(const struct ocsp_issuer *iss,
+    time_t now, long warn, long *left);
+
+/*
+ * ocsp_signer_report logs the signer's state at now (a warning, or an
+ * error when unusable) when it changed since the last report, or when
+ * force is set, or once an hour while not OK; returns the state. Only one
+ * thread at a time may call it for one issuer.
+ */
+enum ocsp_signer_state ocsp_signer_report(struct ocsp_issuer *iss,
+    time_t now, long warn, int force);
+
+/*
+ * ocsp_signer_reload reads iss's responder_cert again when the file
+ * changed since it was last read (or when force is set) and, when it
+ * holds a new certificate that passes ocsp_responder_check, is for the
+ * same key and is valid at now, makes it the signer (the generation
+ * moves on, so cached responses signed under the old one are neither
+ * served nor kept), and sets *swapped. Returns CA_OK (*swapped 0 when
+ * nothing changed or iss has no delegated responder), or a ca_err with
+ * the old signer kept; a file that stays bad is reported once. Only one
+ * thread at a time may call it for one issuer.
+ */
+int ocsp_signer_reload(struct ocsp_issuer *iss, int *swapped, time_t now,
+    int force)
+    __attribute__((warn_unused_result));
 
 /*
  * ocsp_issuer_owns: 1 when a log row's issuer_key_id names this issuer
@@ -167,6 +277,7 @@ struct ocsp_entry {
 	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
 	int has_serial;			/* serial is a log-sized serial */
 	int unusable;			/* never served; kept to be re-signed */
+	unsigned int signer_gen;	/* the issuer's signer it was signed by */
 	enum ocsp_state state;
 	uint8_t *der;			/* the OCSPResponse */
 	size_t der_len;
@@ -202,8 +313,8 @@ void ocsp_cache_free(struct ocsp_cache *c);
 
 /*
  * ocsp_cache_get copies the response cached under key into out when there
- * is one that has not passed its nextUpdate at now and was not marked
- * unusable. Returns 1 on a hit, 0 on a miss, -1 when out of memory.
+ * is one that has not passed its nextUpdate at now, was not marked
+ * unusable and was signed by its issuer's current signer. Returns 1 on a hit, 0 on a miss, -1 when out of memory.
  */
 int ocsp_cache_get(struct ocsp_cache *c, struct ocsp_reply *out,
     const uint8_t *key, size_t key_len, time_t now);
@@ -236,7 +347,8 @@ struct ocsp_stale {
  * ocsp_cache_collect returns in *out (n in *n) copies of the keys of the
  * entries whose serial is one of serials (nserials of them, sorted with
  * memcmp), or, when
- * serials is NULL, of those whose thisUpdate is older than before. Free
+ * serials is NULL, of those whose thisUpdate is older than before or that
+ * were signed by a signer since replaced (ocsp_signer_reload). Free
  * with ocsp_stale_free.
  */
 int ocsp_cache_collect(struct ocsp_cache *c, struct ocsp_stale **out,
@@ -329,13 +441,31 @@ int ocsp_watch_status(struct ocsp_status *out, const struct ocsp_issuer *iss,
 /*
  * ocsp_watch_start starts the threads: presign (when asked), the watcher
  * (every poll_ms: on a new data_version, re-sign every cached response of
- * a serial named by new events) and the refresher (responses older than
- * refresh are re-signed).
+ * a serial named by new events), the refresher (responses older than
+ * refresh are re-signed) and the signer thread (every
+ * OCSP_SIGNER_POLL_MS, or at once after ocsp_watch_kick:
+ * ocsp_watch_signers with signer_warn).
  */
 int ocsp_watch_start(struct ocsp_watch *w, struct ocsp_responder *r,
-    long poll_ms, long refresh, int presign)
+    long poll_ms, long refresh, int presign, long signer_warn)
     __attribute__((warn_unused_result));
 void ocsp_watch_stop(struct ocsp_watch *w);
+
+/*
+ * ocsp_watch_kick has the signer thread look at every responder_cert file
+ * now (SIGHUP), rather than at its next OCSP_SIGNER_POLL_MS tick.
+ */
+void ocsp_watch_kick(struct ocsp_watch *w);
+
+/*
+ * ocsp_watch_signers runs one tick of the signer thread for r at now:
+ * reload every changed responder_cert (force: read them all), re-sign
+ * the cached responses of the issuers whose signer changed, and report
+ * each signer's state (ocsp_signer_report with warn). Returns the worst
+ * state of all signers.
+ */
+enum ocsp_signer_state ocsp_watch_signers(struct ocsp_watch *w,
+    struct ocsp_responder *r, time_t now, long warn, int force);
 
 /*
  * ocsp_watch_poll runs one poll of the watcher for r, in the calling

@@ -23,6 +23,16 @@
  * The refresher re-signs responses whose thisUpdate is older than
  * "refresh", well before their nextUpdate. The presigner, at start, signs
  * the SHA-1 CertID response of every certificate in the log.
+ *
+ * The signer thread (ocsp_watch_signers) looks at every issuer's signing
+ * certificate each OCSP_SIGNER_POLL_MS, and at once after SIGHUP
+ * (ocsp_watch_kick): a changed responder_cert file is read and, when it
+ * holds a valid renewal, swapped in (ocsp_signer_reload), and the cached
+ * responses signed under the old certificate are re-signed; the state of
+ * each signer (valid, expiring soon, expired) is logged as it changes.
+ * While a signer is outside its validity, nothing is re-signed under it
+ * (ocsp_respond answers tryLater); the entries whose status changed
+ * meanwhile are marked unusable as when the HSM is away.
  */
 #include "config.h"
 
@@ -49,10 +59,12 @@ struct ocsp_watch {
 	struct ocsp_responder *r;
 	long poll_ms;
 	long refresh;
+	long signer_warn;
 	int presign;
 	atomic_int stop;
+	atomic_int kick;
 	int started;
-	pthread_t t_watch, t_refresh, t_presign;
+	pthread_t t_watch, t_refresh, t_signer, t_presign;
 };
 
 static int
@@ -191,6 +203,9 @@ resign(struct ocsp_watch *w, struct ocsp_stale *v, size_t n, int invalidate,
 			if (invalidate)
 				(void)ocsp_cache_invalidate(w->r->cache,
 				    v[i].key, v[i].key_len);
+			/* An unusable signer: the signer thread says so. */
+			if (rc == CA_ERR_EXPIRED)
+				continue;
 			bad++;
 			last = rc;
 		}
@@ -339,6 +354,77 @@ refresh_main(void *arg)
 	return NULL;
 }
 
+enum ocsp_signer_state
+ocsp_watch_signers(struct ocsp_watch *w, struct ocsp_responder *r,
+    time_t now, long warn, int force)
+{
+	struct ocsp_issuer *iss;
+	struct ocsp_stale *v;
+	enum ocsp_signer_state st, worst = OCSP_SIGNER_OK;
+	size_t i, n;
+	int swapped, rc;
+
+	w->r = r;
+	for (i = 0; i < r->nissuers; i++) {
+		iss = r->issuers[i];
+		if ((rc = ocsp_signer_reload(iss, &swapped, now, force)) !=
+		    CA_OK) {
+			if (!iss->reload_failing)
+				log_ca_err(rc, "renewed signer refused");
+			iss->reload_failing = 1;
+		} else if (swapped) {
+			iss->reload_failing = 0;
+			log_info("[%s] responder_cert %s: renewed signing "
+			    "certificate in use", iss->name,
+			    iss->responder_path);
+		}
+		st = ocsp_signer_report(iss, now, warn, 0);
+		if (st > worst)
+			worst = st;
+		if (!swapped || r->cache == NULL)
+			continue;
+		/* Entries under the old signer: the only stale-gen ones. */
+		if ((rc = ocsp_cache_collect(r->cache, &v, &n, NULL, 0, 0)) !=
+		    CA_OK) {
+			log_ca_err(rc, "collecting responses to re-sign");
+			continue;
+		}
+		(void)resign(w, v, n, 0, "re-signing under the renewed signer");
+		log_info("[%s] %zu cached responses re-signed under the "
+		    "renewed certificate", iss->name, n);
+		ocsp_stale_free(v, n);
+	}
+	return worst;
+}
+
+void
+ocsp_watch_kick(struct ocsp_watch *w)
+{
+	if (w != NULL)
+		atomic_store(&w->kick, 1);
+}
+
+static void *
+signer_main(void *arg)
+{
+	struct ocsp_watch *w = arg;
+	long waited;
+	int force;
+
+	while (!atomic_load(&w->stop)) {
+		for (waited = 0; waited < OCSP_SIGNER_POLL_MS &&
+		    !atomic_load(&w->kick); waited += 50)
+			if (nap(w, 50))
+				return NULL;
+		force = atomic_exchange(&w->kick, 0);
+		if (force)
+			log_info("SIGHUP: reading every responder_cert again");
+		(void)ocsp_watch_signers(w, w->r, time(NULL), w->signer_warn,
+		    force);
+	}
+	return NULL;
+}
+
 struct presign_list {
 	struct presign_item {
 		uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
@@ -405,12 +491,13 @@ presign_main(void *arg)
 
 int
 ocsp_watch_start(struct ocsp_watch *w, struct ocsp_responder *r,
-    long poll_ms, long refresh, int presign)
+    long poll_ms, long refresh, int presign, long signer_warn)
 {
 	w->r = r;
 	w->poll_ms = poll_ms;
 	w->refresh = refresh;
 	w->presign = presign;
+	w->signer_warn = signer_warn;
 	if (r->cache == NULL)
 		return ca_error(CA_ERR_USAGE, "ocsp_watch_start: no cache");
 	if (pthread_create(&w->t_watch, NULL, watch_main, w) != 0)
@@ -421,13 +508,19 @@ ocsp_watch_start(struct ocsp_watch *w, struct ocsp_responder *r,
 		return ca_error(CA_ERR_INTERNAL, "cannot start the refresher");
 	}
 	w->started = 2;
+	if (pthread_create(&w->t_signer, NULL, signer_main, w) != 0) {
+		ocsp_watch_stop(w);
+		return ca_error(CA_ERR_INTERNAL, "cannot start the signer "
+		    "thread");
+	}
+	w->started = 3;
 	if (presign) {
 		if (pthread_create(&w->t_presign, NULL, presign_main, w) != 0) {
 			ocsp_watch_stop(w);
 			return ca_error(CA_ERR_INTERNAL, "cannot start the "
 			    "presigner");
 		}
-		w->started = 3;
+		w->started = 4;
 	}
 	return CA_OK;
 }
@@ -442,6 +535,8 @@ ocsp_watch_stop(struct ocsp_watch *w)
 	if (w->started >= 2)
 		pthread_join(w->t_refresh, NULL);
 	if (w->started >= 3)
+		pthread_join(w->t_signer, NULL);
+	if (w->started >= 4)
 		pthread_join(w->t_presign, NULL);
 	w->started = 0;
 }

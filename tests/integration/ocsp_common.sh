@@ -87,6 +87,26 @@ leaf_issue() {
 	echo "$serial"
 }
 
+# responder_key_make: an EC P-256 key "ocsp-signer" generated in the
+# issuer's token (the delegated responder's, RFC 6960 4.2.2.2), and its
+# CSR in $T/resp.csr; sets RKEY to its pkcs11: URI. Needs pkcs11-tool.
+responder_key_make() {
+	command -v pkcs11-tool >/dev/null ||
+	    { echo "SKIP: pkcs11-tool not installed"; exit 77; }
+	CARAPACE_USER_PIN=$(cat "$CA/pins/carapace-issuer.pin") \
+	    pkcs11-tool --module "$SOFTHSM2_MODULE" --token-label carapace-issuer \
+	    --login --pin env:CARAPACE_USER_PIN --keypairgen \
+	    --key-type EC:prime256v1 --label ocsp-signer --id 03 \
+	    >"$T/keygen.out" 2>&1 ||
+	    { cat "$T/keygen.out"; fail "pkcs11-tool --keypairgen"; }
+	RKEY="pkcs11:token=carapace-issuer;object=ocsp-signer;type=private"
+	PKCS11_MODULE_PATH=$SOFTHSM2_MODULE openssl req -new -engine pkcs11 \
+	    -keyform engine \
+	    -key "$RKEY;pin-source=file:$CA/pins/carapace-issuer.pin" \
+	    -subj "/CN=Carapace Test OCSP Responder" -out "$T/resp.csr" \
+	    >"$T/req.out" 2>&1 || { cat "$T/req.out"; fail "responder CSR"; }
+}
+
 # ocsp_config FILE [extra [ocsp] lines]
 ocsp_config() {
 	f=$1

@@ -13,20 +13,8 @@
 OCSP_CA_KEYUSAGE="critical, keyCertSign, cRLSign"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/ocsp_common.sh"
 
-command -v pkcs11-tool >/dev/null || { echo "SKIP: pkcs11-tool not installed"; exit 77; }
-
 SERIAL=$(leaf_issue leaf)
-
-CARAPACE_USER_PIN=$(cat "$CA/pins/carapace-issuer.pin") \
-    pkcs11-tool --module "$SOFTHSM2_MODULE" --token-label carapace-issuer \
-    --login --pin env:CARAPACE_USER_PIN --keypairgen --key-type EC:prime256v1 \
-    --label ocsp-signer --id 03 >"$T/keygen.out" 2>&1 ||
-    { cat "$T/keygen.out"; fail "pkcs11-tool --keypairgen"; }
-RKEY="pkcs11:token=carapace-issuer;object=ocsp-signer;type=private"
-PKCS11_MODULE_PATH=$SOFTHSM2_MODULE openssl req -new -engine pkcs11 \
-    -keyform engine -key "$RKEY;pin-source=file:$CA/pins/carapace-issuer.pin" \
-    -subj "/CN=Carapace Test OCSP Responder" -out "$T/resp.csr" \
-    >"$T/req.out" 2>&1 || { cat "$T/req.out"; fail "responder CSR"; }
+responder_key_make
 
 cert_for() {
 	PKCS11_MODULE_PATH=$SOFTHSM2_MODULE openssl x509 -req -in "$T/resp.csr" \

@@ -20,6 +20,7 @@
 #define LIT(s)	(s), sizeof(s) - 1
 
 static struct http_request req;
+static uint8_t scratch[1024];
 
 static enum http_parse_result
 parse_n(const char *s, size_t n, uint64_t max_body)
@@ -29,12 +30,17 @@ parse_n(const char *s, size_t n, uint64_t max_body)
 
 	CU_ASSERT_FATAL(copy != NULL);
 	memcpy(copy, s, n);
-	pr = http_parse_request(&req, copy, n, max_body);
+	CU_ASSERT_FATAL(max_body <= sizeof(scratch));
+	pr = http_parse_request(&req, copy, n, max_body, scratch);
 	/* Pointers into copy are not used after this. */
 	if (pr == HTTP_PARSE_OK) {
-		req.target = (const uint8_t *)s + (req.target - copy);
-		if (req.body != NULL)
+		if (req.target >= copy && req.target < copy + n)
+			req.target = (const uint8_t *)s + (req.target - copy);
+		if (req.body != NULL && !req.chunked)
 			req.body = (const uint8_t *)s + (req.body - copy);
+		if (req.if_none_match != NULL)
+			req.if_none_match = (const uint8_t *)s +
+			    (req.if_none_match - copy);
 	}
 	free(copy);
 	return pr;
@@ -162,13 +168,17 @@ static void
 test_refused(void)
 {
 	CU_ASSERT(refused("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", 405));
-	CU_ASSERT(refused("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", 405));
+	CU_ASSERT(refused("OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n", 405));
 	CU_ASSERT(refused("GET / HTTP/2.0\r\n\r\n", 505));
 	CU_ASSERT(refused("GET / HTTP/1.2\r\n\r\n", 505));
 	CU_ASSERT(refused("GET / HTTP/1.10\r\n\r\n", 400));
 	CU_ASSERT(refused("GET /\r\n\r\n", 400));
 	CU_ASSERT(refused("GET  / HTTP/1.1\r\n\r\n", 400));
-	CU_ASSERT(refused("GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400));
+	CU_ASSERT(refused("GET ftp://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400));
+	CU_ASSERT(refused("GET http:///a HTTP/1.1\r\nHost: x\r\n\r\n", 400));
+	CU_ASSERT(refused("GET http://u@x/ HTTP/1.1\r\nHost: x\r\n\r\n",
+	    400));
+	CU_ASSERT(refused("GET http://x/ HTTP/1.1\r\n\r\n", 400));
 	CU_ASSERT(refused("GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400));
 	CU_ASSERT(refused("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", 400));
 	CU_ASSERT(refused("GET /\x80 HTTP/1.1\r\nHost: x\r\n\r\n", 400));
@@ -193,10 +203,99 @@ test_refused(void)
 	    "1, 1\r\n\r\nab", 400));
 	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
 	    "\r\n\r\n", 400));
-	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
-	    "chunked\r\n\r\n1\r\nA\r\n0\r\n\r\n", 501));
+	/* Transfer-Encoding: RFC 9112 6.1, 6.3 */
 	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n", 501));
+	    "Transfer-Encoding: chunked\r\n\r\n", 400));
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+	    "gzip, chunked\r\n\r\n", 501));
+	CU_ASSERT(refused("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+	    "chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400));
+	CU_ASSERT(refused("POST / HTTP/1.0\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n1\r\nA\r\n0\r\n\r\n", 400));
+}
+
+#define CHUNKED_HEAD	"POST /ocsp HTTP/1.1\r\nHost: x\r\n" \
+			"Transfer-Encoding: Chunked\r\n\r\n"
+
+static void
+test_chunked(void)
+{
+	static const char ok1[] = CHUNKED_HEAD "3;ext=1\r\nabc\r\n"
+	    "A\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\nGET";
+	char *big;
+	size_t n, i;
+
+	CU_ASSERT_FATAL(parse(ok1) == HTTP_PARSE_OK);
+	CU_ASSERT(req.chunked && req.method == HTTP_METHOD_POST);
+	CU_ASSERT(req.body_len == 13 && req.content_length == 13 &&
+	    memcmp(req.body, "abc0123456789", 13) == 0);
+	CU_ASSERT(req.consumed == sizeof(ok1) - 1 - 3);
+	/* every prefix waits for more */
+	for (n = 0; n < sizeof(ok1) - 4; n++)
+		CU_ASSERT(parse_n(ok1, n, 1024) == HTTP_PARSE_MORE);
+	/* bare LF line ends */
+	CU_ASSERT(parse("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: "
+	    "chunked\n\n2\nab\n0\n\n") == HTTP_PARSE_OK &&
+	    req.body_len == 2);
+	/* without a scratch buffer: 501, as before */
+	CU_ASSERT(http_parse_request(&req, (const uint8_t *)ok1,
+	    sizeof(ok1) - 1, 1024, NULL) == HTTP_PARSE_ERROR &&
+	    req.status == 501);
+	/* decoded size over the cap, at once from the size line */
+	CU_ASSERT(parse_n(LIT(CHUNKED_HEAD "401\r\n"), 1024) ==
+	    HTTP_PARSE_ERROR && req.status == 413);
+	CU_ASSERT(parse_n(LIT(CHUNKED_HEAD "ffffffffffffffffffff\r\n"),
+	    1024) == HTTP_PARSE_ERROR && req.status == 413);
+	CU_ASSERT(parse_n(LIT(CHUNKED_HEAD "200\r\n"), 1024) ==
+	    HTTP_PARSE_MORE);
+	/* bad framing */
+	CU_ASSERT(refused(CHUNKED_HEAD "x\r\n", 400));
+	CU_ASSERT(refused(CHUNKED_HEAD "\r\n", 400));
+	CU_ASSERT(refused(CHUNKED_HEAD "3 x\r\n", 400));
+	CU_ASSERT(refused(CHUNKED_HEAD "3;\x01\r\n", 400));
+	CU_ASSERT(refused(CHUNKED_HEAD "3\r\nabcX\r\n", 400));
+	CU_ASSERT(refused(CHUNKED_HEAD "0\r\nBad Trailer\r\n\r\n", 400));
+	/* chunk extensions: one line at most HTTP_CHUNK_LINE_MAX */
+	CU_ASSERT_FATAL((big = malloc(4096)) != NULL);
+	n = (size_t)snprintf(big, 4096, "%s1;", CHUNKED_HEAD);
+	memset(big + n, 'e', HTTP_CHUNK_LINE_MAX);
+	n += HTTP_CHUNK_LINE_MAX;
+	CU_ASSERT(parse_n(big, n, 1024) == HTTP_PARSE_ERROR &&
+	    req.status == 400);
+	/* many tiny chunks: the wire size is capped, not just the body */
+	n = (size_t)snprintf(big, 4096, "%s", CHUNKED_HEAD);
+	for (i = 0; n + 16 < 4096; i++)
+		n += (size_t)snprintf(big + n, 4096 - n, "1;e=%04zu\r\nA\r\n",
+		    i);
+	CU_ASSERT(parse_n(big, n, 64) == HTTP_PARSE_ERROR &&
+	    req.status == 413);
+	free(big);
+}
+
+static void
+test_forms(void)
+{
+	/* absolute-form: matched on its path (RFC 9112 3.2.2) */
+	CU_ASSERT(parse("GET http://ocsp.example:8080/ocsp/MEow HTTP/1.1\r\n"
+	    "Host: ocsp.example\r\n\r\n") == HTTP_PARSE_OK);
+	CU_ASSERT(req.target_len == 10 &&
+	    memcmp(req.target, "/ocsp/MEow", 10) == 0);
+	CU_ASSERT(parse("POST HTTPS://x HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 0\r\n\r\n") == HTTP_PARSE_OK);
+	CU_ASSERT(req.target_len == 1 && req.target[0] == '/');
+	CU_ASSERT(parse_n(LIT("GET http://x"), 0) == HTTP_PARSE_MORE);
+	CU_ASSERT(parse_n(LIT("GET htt"), 0) == HTTP_PARSE_MORE);
+	CU_ASSERT(parse_n(LIT("GET htx"), 0) == HTTP_PARSE_ERROR);
+	/* HEAD, If-None-Match */
+	CU_ASSERT(parse("HEAD /MEow HTTP/1.1\r\nHost: x\r\n"
+	    "If-None-Match: W/\"a\", \"b\"\r\n\r\n") == HTTP_PARSE_OK);
+	CU_ASSERT(req.method == HTTP_METHOD_HEAD);
+	CU_ASSERT(req.if_none_match_len == 10 &&
+	    memcmp(req.if_none_match, "W/\"a\", \"b\"", 10) == 0);
+	/* given twice: not used at all (an unconditional answer is safe) */
+	CU_ASSERT(parse("GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"a\"\r\n"
+	    "If-None-Match: \"b\"\r\n\r\n") == HTTP_PARSE_OK &&
+	    req.if_none_match == NULL);
 }
 
 /* partial: s[0..n) without its line end, with max_body 1024. */
@@ -257,6 +356,8 @@ static CU_TestInfo tests[] = {
 	{ "header and body caps", test_caps },
 	{ "refusals and their statuses", test_refused },
 	{ "a line refused before its end", test_partial },
+	{ "chunked bodies", test_chunked },
+	{ "absolute-form, HEAD, If-None-Match", test_forms },
 	CU_TEST_INFO_NULL,
 };
 
