@@ -162,8 +162,9 @@ static const struct cmd cmds[] = {
 	{ CMD_RENEW, "renew", NULL, O_CLIENT | O_NAME | O_CN | O_PROFILE |
 	    O_LIFETIME |
 	    O_KEY | O_KEY_TYPE | O_KEY_OUT | O_CERT_OUT | O_CHAIN_OUT |
-	    O_CERT | O_CHAIN | O_NEW_KEY, 0,
+	    O_CERT | O_CHAIN | O_NEW_KEY | O_HSM, 0,
 "usage: carapace renew -s URL --cert CERT.pem --key KEY.pem\n"
+"           [--module MODULE.so [--pin-source SRC]]  (a pkcs11: --key)\n"
 "           [--chain CHAIN.pem] [--new-key [--key-type TYPE] --key-out NEW.pem]\n"
 "           [--name DNS ...] [--cn CN] [--lifetime DUR]\n"
 "           --cert-out NEWCERT.pem [--chain-out CHAIN.pem]\n"
@@ -175,7 +176,8 @@ static const struct cmd cmds[] = {
 "\n"
 "  --cert CERT.pem      the current certificate (more certificates after it\n"
 "                       in the file are sent as its chain)\n"
-"  --key KEY.pem        its private key\n"
+"  --key KEY.pem        its private key, or a pkcs11: URI of the key in an\n"
+"                       HSM (with --module and --pin-source, as for request)\n"
 "  --chain FILE         more of its chain, issuer first\n"
 "  -n, --name DNS       the names to ask for (default: the current ones)\n"
 "  --cn CN              the subject CN (default: the current CN when it is\n"
@@ -534,6 +536,14 @@ run(const struct cmd *c, int argc, char *argv[])
 		if (rq.cert_out == NULL)
 			return usage_err(c, "--cert-out FILE is required",
 			    NULL);
+		hsm_key = rq.key != NULL &&
+		    strncmp(rq.key, "pkcs11:", 7) == 0;
+		if (hsm_key && rq.module == NULL)
+			return usage_err(c, "--key pkcs11:... needs --module, "
+			    "the HSM's PKCS#11 module", NULL);
+		if (!hsm_key && (rq.module != NULL || rq.pin_source != NULL))
+			return usage_err(c, "--module and --pin-source go with "
+			    "--key pkcs11:URI", NULL);
 		if (c->id == CMD_REQUEST) {
 			if ((ret = request_attestation_check(c, &rq)) !=
 			    CLIENT_EXIT_OK)
@@ -541,15 +551,6 @@ run(const struct cmd *c, int argc, char *argv[])
 			if (nnames == 0)
 				return usage_err(c, "give at least one --name",
 				    NULL);
-			hsm_key = rq.key != NULL &&
-			    strncmp(rq.key, "pkcs11:", 7) == 0;
-			if (hsm_key && rq.module == NULL)
-				return usage_err(c, "--key pkcs11:... needs "
-				    "--module, the HSM's PKCS#11 module", NULL);
-			if (!hsm_key && (rq.module != NULL ||
-			    rq.pin_source != NULL))
-				return usage_err(c, "--module and --pin-source "
-				    "go with --key pkcs11:URI", NULL);
 			if (rq.key != NULL && (rq.key_out != NULL ||
 			    (rq.key_type != NULL && !hsm_key)))
 				return usage_err(c, "--key uses an existing "

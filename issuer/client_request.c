@@ -537,8 +537,8 @@ print_cert_summary(X509 *x, const char *path)
  * key_out is not NULL. Returns a CLIENT_EXIT_* status.
  */
 static int
-issued_write(const PROTO_ISSUED *is, EVP_PKEY *key, const char *key_out,
-    const char *cert_out, const char *chain_out)
+issued_write(const PROTO_ISSUED *is, EVP_PKEY *pub, EVP_PKEY *key,
+    const char *key_out, const char *cert_out, const char *chain_out)
 {
 	struct client_outputs outs;
 	BIO *kb = NULL, *cb = NULL, *chb = NULL;
@@ -557,8 +557,8 @@ issued_write(const PROTO_ISSUED *is, EVP_PKEY *key, const char *key_out,
 	    "certificate")) != CA_OK)
 		goto fail;
 	serial = client_serial_hex(X509_get0_serialNumber(leaf));
-	/* key is ours, or the public half of our HSM key. */
-	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), key) != 1) {
+	/* pub: our key's public half (the key may be in an HSM). */
+	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), pub) != 1) {
 		rc = ca_error_openssl(CA_ERR_VERIFY, "the certificate the "
 		    "server sent (serial %s) is not for our key", serial);
 		goto fail;
@@ -607,7 +607,91 @@ issued_write(const PROTO_ISSUED *is, EVP_PKEY *key, const char *key_out,
 	return ret;
 }
 
-/* What csr_sign builds the CSR from, inside hsm_key_sign. */
+/*
+ * A private key the client signs with: a PEM file's, or one held in an
+ * HSM (a pkcs11: URI), which is only reached through hsm_key_sign.
+ */
+struct ckey {
+	EVP_PKEY *soft;			/* the file's key, or NULL */
+	struct hsm *h;
+	struct hsm_key *k;
+	EVP_PKEY *pub;			/* its public half (either kind) */
+};
+
+typedef int (*ckey_fn)(EVP_PKEY *, void *);
+
+static void
+ckey_close(struct ckey *ck)
+{
+	EVP_PKEY_free(ck->soft);
+	EVP_PKEY_free(ck->pub);
+	hsm_key_free(ck->k);
+	hsm_free(ck->h);
+	memset(ck, 0, sizeof(*ck));
+}
+
+/*
+ * ckey_open opens the key named by spec: a PEM file, or, for a pkcs11:
+ * URI, the key on the token of module (logging in with pin_source),
+ * generated there first when make is set and the token does not hold it
+ * (key type key_type, default ec-p256): it never leaves the HSM.
+ */
+static int
+ckey_open(struct ckey *ck, const char *spec, const char *module,
+    const char *pin_source, int make, const char *key_type)
+{
+	struct hsm_config hc;
+	enum hsm_key_type type = HSM_KEY_EC_P256;
+	int rc;
+
+	memset(ck, 0, sizeof(*ck));
+	if (strncmp(spec, "pkcs11:", 7) != 0) {
+		if ((rc = client_key_read(&ck->soft, spec)) != CA_OK)
+			goto out;
+		if (EVP_PKEY_up_ref(ck->soft) != 1) {
+			rc = ca_error(CA_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		ck->pub = ck->soft;
+		rc = CA_OK;
+		goto out;
+	}
+	memset(&hc, 0, sizeof(hc));
+	hc.module = module;
+	if ((rc = hsm_open(&ck->h, &hc)) != CA_OK)
+		goto out;
+	rc = hsm_key_open(&ck->k, ck->h, spec, pin_source);
+	if (rc == CA_ERR_NOT_FOUND && make) {
+		if (key_type != NULL &&
+		    (rc = hsm_key_type_parse(&type, key_type)) != CA_OK)
+			goto out;
+		if ((rc = hsm_keygen(NULL, ck->h, spec, pin_source, type)) !=
+		    CA_OK)
+			goto out;
+		fprintf(stderr, "carapace: generated a %s key in the HSM: "
+		    "%s\n", hsm_key_type_name(type), spec);
+		rc = hsm_key_open(&ck->k, ck->h, spec, pin_source);
+	}
+	if (rc == CA_OK)
+		rc = hsm_key_public(&ck->pub, ck->k);
+ out:
+	if (rc != CA_OK)
+		ckey_close(ck);
+	return rc;
+}
+
+/* ckey_use calls fn with the private key; fn returns 1 on success. */
+static int
+ckey_use(struct ckey *ck, ckey_fn fn, void *arg, const char *what)
+{
+	if (ck->k != NULL)
+		return hsm_key_sign(ck->k, fn, arg);
+	if (fn(ck->soft, arg) != 1 && ca_error_detail()[0] == '\0')
+		return ca_error(CA_ERR_INTERNAL, "%s failed", what);
+	return CA_OK;
+}
+
+/* What csr_sign builds the CSR from. */
 struct csr_job {
 	X509_REQ *csr;
 	const char *cn;
@@ -625,64 +709,47 @@ csr_sign(EVP_PKEY *pkey, void *arg)
 	return j->rc == CA_OK;
 }
 
-/*
- * hsm_csr builds the CSR with the private key named by the pkcs11: URI
- * o->key, made on its token first when it is not there (key type
- * o->key_type): the key is generated and used inside the HSM and never
- * leaves it (a delegated OCSP responder's key, say). *pub is its public
- * half, for checking the certificate against.
- */
+/* ckey_csr builds the CSR with ck (in the HSM for a pkcs11: key). */
 static int
-hsm_csr(X509_REQ **out, EVP_PKEY **pub, const struct client_request_opts *o,
-    const char *cn, const char *const *names)
+ckey_csr(X509_REQ **out, struct ckey *ck, const char *cn,
+    const char *const *names, size_t nnames)
 {
-	struct hsm_config hc;
-	struct hsm *h = NULL;
-	struct hsm_key *k = NULL;
-	enum hsm_key_type type = HSM_KEY_EC_P256;
 	struct csr_job job;
 	int rc;
 
 	*out = NULL;
-	*pub = NULL;
-	memset(&hc, 0, sizeof(hc));
-	hc.module = o->module;
-	if ((rc = hsm_open(&h, &hc)) != CA_OK)
-		goto out;
-	rc = hsm_key_open(&k, h, o->key, o->pin_source);
-	if (rc == CA_ERR_NOT_FOUND) {
-		if (o->key_type != NULL &&
-		    (rc = hsm_key_type_parse(&type, o->key_type)) != CA_OK)
-			goto out;
-		if ((rc = hsm_keygen(NULL, h, o->key, o->pin_source,
-		    type)) != CA_OK)
-			goto out;
-		fprintf(stderr, "carapace: generated a %s key in the HSM: "
-		    "%s\n", hsm_key_type_name(type), o->key);
-		rc = hsm_key_open(&k, h, o->key, o->pin_source);
-	}
-	if (rc != CA_OK || (rc = hsm_key_public(pub, k)) != CA_OK ||
-	    (rc = profile_key_check(*pub, PROFILE_KEY_ALL, o->key)) != CA_OK)
-		goto out;
 	memset(&job, 0, sizeof(job));
 	job.cn = cn;
 	job.names = names;
-	job.nnames = o->nnames;
-	if ((rc = hsm_key_sign(k, csr_sign, &job)) != CA_OK) {
-		if (job.rc != CA_OK)
-			rc = job.rc;
-		goto out;
+	job.nnames = nnames;
+	job.rc = CA_OK;
+	ca_error_clear();
+	if ((rc = ckey_use(ck, csr_sign, &job, "CSR")) != CA_OK ||
+	    (rc = job.rc) != CA_OK) {
+		X509_REQ_free(job.csr);
+		return rc;
 	}
 	*out = job.csr;
-	rc = CA_OK;
- out:
-	if (rc != CA_OK) {
-		EVP_PKEY_free(*pub);
-		*pub = NULL;
-	}
-	hsm_key_free(k);
-	hsm_free(h);
-	return rc;
+	return CA_OK;
+}
+
+/* What pop_sign signs. */
+struct pop_job {
+	uint8_t *sig;
+	size_t sig_len;
+	const uint8_t *nonce, *csr;
+	size_t nonce_len, csr_len;
+	int rc;
+};
+
+static int
+pop_sign(EVP_PKEY *pkey, void *arg)
+{
+	struct pop_job *j = arg;
+
+	j->rc = protocol_pop_sign(&j->sig, &j->sig_len, pkey, j->nonce,
+	    j->nonce_len, j->csr, j->csr_len);
+	return j->rc == CA_OK;
 }
 
 /* Print a local error (ca_error_detail) and map rc to an exit status. */
@@ -720,7 +787,7 @@ client_request_run(const struct client_request_opts *o)
 	PROTO_ATTESTATION *att = NULL;
 	PROTO_REQUEST *req = NULL;
 	PROTO_RESPONSE *resp = NULL;
-	EVP_PKEY *key = NULL;
+	struct ckey ck;
 	X509_REQ *csr = NULL;
 	uint8_t *der = NULL;
 	size_t der_len = 0;
@@ -730,6 +797,7 @@ client_request_run(const struct client_request_opts *o)
 	size_t i;
 	int rc, ret = CLIENT_EXIT_FAILED;
 
+	memset(&ck, 0, sizeof(ck));
 	for (i = 0; i < o->nnames; i++)
 		names[i] = dns_name(o->names[i]);
 	outs[0] = o->key != NULL ? NULL : o->key_out;
@@ -743,25 +811,24 @@ client_request_run(const struct client_request_opts *o)
 		ret = local_fail(rc);
 		goto out;
 	}
-	if (o->key != NULL && strncmp(o->key, "pkcs11:", 7) == 0) {
-		if ((rc = hsm_csr(&csr, &key, o, o->cn != NULL ? o->cn :
-		    names[0], names)) != CA_OK) {
-			ret = local_fail(rc);
-			goto out;
-		}
-	} else if (o->key != NULL) {
-		if ((rc = client_key_read(&key, o->key)) != CA_OK ||
-		    (rc = profile_key_check(key, PROFILE_KEY_ALL,
+	if (o->key != NULL) {
+		if ((rc = ckey_open(&ck, o->key, o->module, o->pin_source, 1,
+		    o->key_type)) != CA_OK ||
+		    (rc = profile_key_check(ck.pub, PROFILE_KEY_ALL,
 		    o->key)) != CA_OK) {
 			ret = local_fail(rc);
 			goto out;
 		}
-	} else if ((rc = client_key_generate(&key, o->key_type)) != CA_OK) {
-		ret = local_fail(rc);
-		goto out;
+	} else {
+		if ((rc = client_key_generate(&ck.soft, o->key_type)) !=
+		    CA_OK || EVP_PKEY_up_ref(ck.soft) != 1) {
+			ret = local_fail(rc != CA_OK ? rc : CA_ERR_NOMEM);
+			goto out;
+		}
+		ck.pub = ck.soft;
 	}
-	if ((csr == NULL && (rc = client_csr_build(&csr, key, o->cn != NULL ?
-	    o->cn : names[0], names, o->nnames)) != CA_OK) ||
+	if ((rc = ckey_csr(&csr, &ck, o->cn != NULL ? o->cn : names[0],
+	    names, o->nnames)) != CA_OK ||
 	    (rc = csr_der(&der, &der_len, csr)) != CA_OK) {
 		ret = local_fail(rc);
 		goto out;
@@ -783,7 +850,7 @@ client_request_run(const struct client_request_opts *o)
 	if ((ret = client_exchange(&resp, &o->conf, req,
 	    PROTO_RESP_ISSUED)) != CLIENT_EXIT_OK)
 		goto out;
-	ret = issued_write(resp->body->value.issued, key,
+	ret = issued_write(resp->body->value.issued, ck.pub, ck.soft,
 	    o->key != NULL ? NULL : o->key_out, o->cert_out, o->chain_out);
  out:
 	join_token_cred_free(tok);
@@ -803,7 +870,7 @@ client_request_run(const struct client_request_opts *o)
 	PROTO_RESPONSE_free(resp);
 	OPENSSL_free(der);
 	X509_REQ_free(csr);
-	EVP_PKEY_free(key);
+	ckey_close(&ck);
 	return ret;
 }
 
@@ -865,22 +932,27 @@ client_renew_run(const struct client_request_opts *o)
 	PROTO_REQUEST *nreq = NULL, *req = NULL;
 	PROTO_RESPONSE *nresp = NULL, *resp = NULL;
 	const PROTO_NONCE *nonce;
-	EVP_PKEY *cur = NULL, *newkey = NULL;
+	struct ckey cur, nk;
+	struct pop_job pop;
 	X509_REQ *csr = NULL;
 	X509 *leaf;
-	uint8_t *der = NULL, *sig = NULL;
-	size_t der_len = 0, sig_len = 0, nnames = 0, i;
+	uint8_t *der = NULL;
+	size_t der_len = 0, nnames = 0, i;
 	const char *names[PROTOCOL_MAX_NAMES];
 	const char *outs[3];
 	char cn[256];
 	int rc, ret = CLIENT_EXIT_FAILED;
 
+	memset(&cur, 0, sizeof(cur));
+	memset(&nk, 0, sizeof(nk));
+	memset(&pop, 0, sizeof(pop));
 	outs[0] = o->new_key ? o->key_out : NULL;
 	outs[1] = o->cert_out;
 	outs[2] = o->chain_out;
 	if ((rc = client_outputs_check(outs, 3)) != CA_OK ||
 	    (rc = client_certs_read(&chain, o->cert)) != CA_OK ||
-	    (rc = client_key_read(&cur, o->key)) != CA_OK) {
+	    (rc = ckey_open(&cur, o->key, o->module, o->pin_source, 0,
+	    NULL)) != CA_OK) {
 		ret = local_fail(rc);
 		goto out;
 	}
@@ -904,7 +976,7 @@ client_renew_run(const struct client_request_opts *o)
 		}
 	}
 	leaf = sk_X509_value(chain, 0);
-	if (X509_check_private_key(leaf, cur) != 1) {
+	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), cur.pub) != 1) {
 		ERR_clear_error();
 		fprintf(stderr, "carapace: %s is not the key of %s; give the "
 		    "key the certificate was issued for\n", o->key, o->cert);
@@ -935,13 +1007,16 @@ client_renew_run(const struct client_request_opts *o)
 		if (i == nnames)
 			snprintf(cn, sizeof(cn), "%s", names[0]);
 	}
-	if (o->new_key &&
-	    (rc = client_key_generate(&newkey, o->key_type)) != CA_OK) {
-		ret = local_fail(rc);
-		goto out;
+	if (o->new_key) {
+		if ((rc = client_key_generate(&nk.soft, o->key_type)) !=
+		    CA_OK || EVP_PKEY_up_ref(nk.soft) != 1) {
+			ret = local_fail(rc != CA_OK ? rc : CA_ERR_NOMEM);
+			goto out;
+		}
+		nk.pub = nk.soft;
 	}
-	if ((rc = client_csr_build(&csr, newkey != NULL ? newkey : cur, cn,
-	    names, nnames)) != CA_OK ||
+	if ((rc = ckey_csr(&csr, o->new_key ? &nk : &cur, cn, names,
+	    nnames)) != CA_OK ||
 	    (rc = csr_der(&der, &der_len, csr)) != CA_OK) {
 		ret = local_fail(rc);
 		goto out;
@@ -959,16 +1034,22 @@ client_renew_run(const struct client_request_opts *o)
 		goto out;
 	ret = CLIENT_EXIT_FAILED;
 	nonce = nresp->body->value.nonce;
-	if ((rc = protocol_pop_sign(&sig, &sig_len, cur,
-	    ASN1_STRING_get0_data(nonce->nonce),
-	    (size_t)ASN1_STRING_length(nonce->nonce), der,
-	    der_len)) != CA_OK) {
+	/* The proof of possession, with the current key (maybe in an HSM). */
+	pop.nonce = ASN1_STRING_get0_data(nonce->nonce);
+	pop.nonce_len = (size_t)ASN1_STRING_length(nonce->nonce);
+	pop.csr = der;
+	pop.csr_len = der_len;
+	pop.rc = CA_OK;
+	ca_error_clear();
+	if ((rc = ckey_use(&cur, pop_sign, &pop, "x509pop signature")) !=
+	    CA_OK || (rc = pop.rc) != CA_OK) {
 		ret = local_fail(rc);
 		goto out;
 	}
 	if ((att = protocol_attest_x509_pop(chain,
 	    ASN1_STRING_get0_data(nonce->nonce),
-	    (size_t)ASN1_STRING_length(nonce->nonce), sig, sig_len)) == NULL ||
+	    (size_t)ASN1_STRING_length(nonce->nonce), pop.sig,
+	    pop.sig_len)) == NULL ||
 	    (req = protocol_request_issue(der, der_len, att,
 	    o->lifetime)) == NULL) {
 		att = NULL;
@@ -980,8 +1061,8 @@ client_renew_run(const struct client_request_opts *o)
 	    CLIENT_EXIT_OK)
 		goto out;
 	ret = issued_write(resp->body->value.issued,
-	    newkey != NULL ? newkey : cur, newkey != NULL ? o->key_out : NULL,
-	    o->cert_out, o->chain_out);
+	    o->new_key ? nk.pub : cur.pub, o->new_key ? nk.soft : NULL,
+	    o->new_key ? o->key_out : NULL, o->cert_out, o->chain_out);
  out:
 	client_close(c);
 	PROTO_ATTESTATION_free(att);
@@ -989,11 +1070,11 @@ client_renew_run(const struct client_request_opts *o)
 	PROTO_REQUEST_free(req);
 	PROTO_RESPONSE_free(nresp);
 	PROTO_RESPONSE_free(resp);
-	OPENSSL_free(sig);
+	OPENSSL_free(pop.sig);
 	OPENSSL_free(der);
 	X509_REQ_free(csr);
-	EVP_PKEY_free(cur);
-	EVP_PKEY_free(newkey);
+	ckey_close(&cur);
+	ckey_close(&nk);
 	GENERAL_NAMES_free(gens);
 	sk_X509_pop_free(chain, X509_free);
 	sk_X509_pop_free(more, X509_free);

@@ -155,11 +155,35 @@ done
 openssl ocsp -url "http://127.0.0.1:$OPORT/ocsp" -CAfile "$CA/root.pem" \
     -issuer "$CA/intermediate.pem" -verify_other "$CA/intermediate.pem" \
     -cert "$T/leaf.pem" -no_nonce >"$T/q.out" 2>&1 || :
+grep -q "^$T/leaf.pem: good" "$T/q.out" && grep -q "Response verify OK" "$T/q.out" ||
+    { cat "$T/q.out" >&2; kill "$opid"; fail "openssl ocsp: not good, or not verified through the HSM-made signer"; }
+ok "carapace-ocsp signs with the key carapace request made in the HSM; openssl ocsp verifies"
+
+# Renewing the signer is ordinary: carapace renew with the HSM key (the
+# renewal keeps the ocsp_signer profile), the new certificate moved over
+# responder_cert, and carapace-ocsp picks it up without a restart.
+car_ok "renew the HSM-held signer" renew -s "$URL" --cert "$T/ocsp-hsm.pem" \
+    --key "$RKEY" --module "$SOFTHSM2_MODULE" \
+    --pin-source "file:$CA/pins/carapace-issuer.pin" --cert-out "$T/ocsp-hsm2.pem"
+openssl x509 -in "$T/ocsp-hsm2.pem" -noout -text | grep -q 'OCSP Signing' ||
+    fail "the renewed HSM-held signer is not an OCSP signer"
+cp "$T/ocsp-hsm2.pem" "$T/ocsp-hsm.pem.new"
+mv "$T/ocsp-hsm.pem.new" "$T/ocsp-hsm.pem"
+i=0
+until grep -q "renewed signing certificate in use" "$T/ocspd.out" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat "$T/ocspd.out" >&2; kill "$opid"; fail "carapace-ocsp did not pick up the renewed signer"; }
+	sleep 0.1
+done
+openssl ocsp -url "http://127.0.0.1:$OPORT/ocsp" -CAfile "$CA/root.pem" \
+    -issuer "$CA/intermediate.pem" -verify_other "$CA/intermediate.pem" \
+    -cert "$T/leaf.pem" -no_nonce -resp_text >"$T/q2.out" 2>&1 || :
+grep -q "^$T/leaf.pem: good" "$T/q2.out" && grep -q "Response verify OK" "$T/q2.out" &&
+    grep -qi "$(openssl x509 -in "$T/ocsp-hsm2.pem" -noout -serial | cut -d= -f2 | sed 's/../&:/g; s/:$//')" "$T/q2.out" ||
+    { cat "$T/q2.out" >&2; kill "$opid"; fail "openssl ocsp: the answer is not signed under the renewed certificate"; }
+ok "carapace renew --key pkcs11:... renews the signer; carapace-ocsp uses it without a restart"
 kill -TERM "$opid"
 wait "$opid" || :
-grep -q "^$T/leaf.pem: good" "$T/q.out" && grep -q "Response verify OK" "$T/q.out" ||
-    { cat "$T/q.out" >&2; fail "openssl ocsp: not good, or not verified through the HSM-made signer"; }
-ok "carapace-ocsp signs with the key carapace request made in the HSM; openssl ocsp verifies"
 
 certs_in_log "$T/ocsp.pem" "$T/c2.pem" "$T/ocsp2.pem" "$T/ocsp-hsm.pem"
 iss_stop
