@@ -57,7 +57,7 @@ mod_p11kit_lib() {
 
 mod_conf_lines() {
 	echo "module           = $MOD_MODULE"
-	[ -z "$MOD_INIT_ARGS" ] || echo "module_init_args = $MOD_INIT_ARGS"
+	[ -z "$MOD_INIT_ARGS" ] || echo "module_init_args = \"$MOD_INIT_ARGS\""
 }
 
 mod_setup_softhsm() {
