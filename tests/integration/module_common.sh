@@ -160,6 +160,10 @@ mod_setup_tpm2() {
 
 # mod_setup KIND
 mod_setup() {
+	# Sanitizer builds: whole malloc stacks, so that tests/lsan.supp can
+	# name the module a leak is in (see there). Ignored otherwise.
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+	export ASAN_OPTIONS
 	MOD_KIND=$1
 	MOD_TOKEN=carapace-$1
 	MOD_INIT_ARGS=
