@@ -644,6 +644,29 @@ ilog_write_end(struct issuance_log *log, int began, int committed, int rc)
 	return rc;
 }
 
+#ifdef ILOG_TEST_HOOKS
+/*
+ * Only in the test build of the issuer (tests/tools/issuer_faults, made
+ * from this file with -DILOG_TEST_HOOKS; the library's object has none):
+ * the WAL's fsync fails with EIO while the file that
+ * $CARAPACE_TEST_FSYNC_FAIL names exists, so that a test can fail the
+ * fsync of one chosen commit.
+ */
+static int
+wal_fdatasync(int fd)
+{
+	const char *p = getenv("CARAPACE_TEST_FSYNC_FAIL");
+
+	if (p != NULL && access(p, F_OK) == 0) {
+		errno = EIO;
+		return -1;
+	}
+	return fdatasync(fd);
+}
+#else
+#define wal_fdatasync(fd)	fdatasync(fd)
+#endif
+
 int
 ilog_sync(struct issuance_log *log)
 {
@@ -655,7 +678,7 @@ ilog_sync(struct issuance_log *log)
 		goto out;
 	if (log->wal_fd < 0 && (rc = wal_open(log)) != CA_OK)
 		goto fail;
-	if (fdatasync(log->wal_fd) != 0) {
+	if (wal_fdatasync(log->wal_fd) != 0) {
 		rc = ca_error(CA_ERR_DB, "%s: fsync: %s; what was committed "
 		    "may not be on disk", log->wal_path, strerror(errno));
 		goto fail;
@@ -670,7 +693,7 @@ ilog_sync(struct issuance_log *log)
 		log->wal_fd = -1;
 		if ((rc = wal_open(log)) != CA_OK)
 			goto fail;
-		if (fdatasync(log->wal_fd) != 0) {
+		if (wal_fdatasync(log->wal_fd) != 0) {
 			rc = ca_error(CA_ERR_DB, "%s: fsync: %s",
 			    log->wal_path, strerror(errno));
 			goto fail;

@@ -122,7 +122,8 @@ enum protocol_attest_type {
 enum protocol_cert_status {
 	PROTO_CERT_GOOD = 0,
 	PROTO_CERT_REVOKED = 1,
-	PROTO_CERT_RESERVED = 2,	/* serial reserved, never completed */
+	PROTO_CERT_RESERVED = 2,	/* serial reserved, not completed yet */
+	PROTO_CERT_ABANDONED = 3,	/* reserved, then given up: never issued */
 	PROTO_CERT__MAX
 };
 

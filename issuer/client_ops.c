@@ -86,7 +86,7 @@ static const char *
 cert_status_name(long s)
 {
 	static const char *const names[] = {
-		"issued", "revoked", "reserved",
+		"issued", "revoked", "reserved", "abandoned",
 	};
 
 	if (s < 0 || s >= PROTO_CERT__MAX)
@@ -473,9 +473,10 @@ client_list(const struct client_ops_opts *o)
 			status = PROTO_CERT_GOOD;
 		else if (strcmp(o->status, "revoked") == 0)
 			status = PROTO_CERT_REVOKED;
-		else if (strcmp(o->status, "reserved") == 0 ||
-		    strcmp(o->status, "abandoned") == 0)
+		else if (strcmp(o->status, "reserved") == 0)
 			status = PROTO_CERT_RESERVED;
+		else if (strcmp(o->status, "abandoned") == 0)
+			status = PROTO_CERT_ABANDONED;
 		else
 			return usage_fail("list: --status %s: use issued, "
 			    "revoked, reserved or abandoned", o->status);

@@ -389,6 +389,8 @@ cert_status(enum issuance_status s)
 		return PROTO_CERT_GOOD;
 	case ISSUANCE_REVOKED:
 		return PROTO_CERT_REVOKED;
+	case ISSUANCE_ABANDONED:
+		return PROTO_CERT_ABANDONED;
 	default:
 		return PROTO_CERT_RESERVED;
 	}

@@ -44,6 +44,28 @@ cmp -s "$T/others.before" "$T/others.after" ||
     fail "resolving the reservations changed other rows or the chain"
 ok "5 reservations abandoned; other rows and the chain unchanged"
 
+# carapace list shows them as abandoned, not reserved, and the wire
+# protocol filters by that state.
+car_ok "list" list -S "$OPS"
+[ "$(awk '$2 == "abandoned"' "$T/car.stdout" | wc -l)" -eq 5 ] &&
+    [ "$(awk '$2 == "reserved"' "$T/car.stdout" | wc -l)" -eq 0 ] &&
+    [ "$(awk '$2 == "issued"' "$T/car.stdout" | wc -l)" -eq 1 ] ||
+    { cat "$T/car.stdout" >&2; fail "carapace list does not show 5 abandoned, 1 issued, none reserved"; }
+car_ok "list --status abandoned" list -S "$OPS" --status abandoned
+sql "SELECT hex(serial) FROM certificates WHERE status = 'abandoned'" |
+    sed 's/^0*//' | sort >"$T/abandoned.log"
+awk '$2 == "abandoned" { print $1 }' "$T/car.stdout" | tr a-f A-F |
+    sed 's/^0*//' | sort >"$T/abandoned.list"
+[ "$(wc -l <"$T/car.stdout")" -eq 5 ] && cmp -s "$T/abandoned.log" "$T/abandoned.list" ||
+    { cat "$T/car.stdout" >&2; fail "list --status abandoned is not exactly the 5 abandoned serials"; }
+car_ok "list --status reserved" list -S "$OPS" --status reserved
+[ ! -s "$T/car.stdout" ] ||
+    { cat "$T/car.stdout" >&2; fail "list --status reserved shows rows that are abandoned"; }
+car_ok "show an abandoned serial" show -S "$OPS" "$(sed -n 1p "$T/abandoned.list")"
+grep -q '^status: abandoned$' "$T/car.stdout" ||
+    { cat "$T/car.stdout" >&2; fail "show does not say abandoned"; }
+ok "carapace list and show say abandoned; --status abandoned and reserved filter on the server"
+
 # A second issuer on the same log is refused while the first runs.
 sed -e "s|^listen .*|listen        = tcp://127.0.0.1:$(free_port)|" \
     -e "s|^operator .*|operator      = ipc://$T/op2.sock|" \

@@ -57,7 +57,7 @@ mod_p11kit_lib() {
 
 mod_conf_lines() {
 	echo "module           = $MOD_MODULE"
-	[ -z "$MOD_INIT_ARGS" ] || echo "module_init_args = $MOD_INIT_ARGS"
+	[ -z "$MOD_INIT_ARGS" ] || echo "module_init_args = \"$MOD_INIT_ARGS\""
 }
 
 mod_setup_softhsm() {
@@ -160,6 +160,10 @@ mod_setup_tpm2() {
 
 # mod_setup KIND
 mod_setup() {
+	# Sanitizer builds: whole malloc stacks, so that tests/lsan.supp can
+	# name the module a leak is in (see there). Ignored otherwise.
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+	export ASAN_OPTIONS
 	MOD_KIND=$1
 	MOD_TOKEN=carapace-$1
 	MOD_INIT_ARGS=

@@ -701,6 +701,18 @@ test_bad_values(void)
 	    CA_ERR_INVALID);
 	PROTO_REQUEST_free(req);
 
+	/* CertStatus: abandoned (3) is the last value; 4 is refused. */
+	req = build_request(8);
+	CU_ASSERT_FATAL(ASN1_ENUMERATED_set(req->body->value.list->status,
+	    PROTO_CERT_ABANDONED) == 1);
+	CU_ASSERT_EQUAL_FATAL(protocol_request_encode(&der, &len, req), CA_OK);
+	OPENSSL_free(der);
+	CU_ASSERT_FATAL(ASN1_ENUMERATED_set(req->body->value.list->status, 4)
+	    == 1);
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req),
+	    CA_ERR_INVALID);
+	PROTO_REQUEST_free(req);
+
 	/* Short join token secret; nonce of the wrong size. */
 	req = build_request(0);
 	CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(req->body->value.issue->
