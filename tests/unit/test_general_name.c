@@ -153,7 +153,7 @@ test_ip(void)
 		{ nc_gap, 8, C, 0, "10.0.0.0/255.0.255.0: the mask is not" },
 		{ nc_host, 8, C, 0, "10.0.0.1/255.255.255.0: the address" },
 		{ v4, 4, C, 0, "same family" },
-		{ nc_ok, 16, C, 0, "same family" },
+		{ v6, 16, C, 0, "same family" },
 	};
 	GENERAL_NAME *gn;
 	size_t i;
