@@ -24,16 +24,27 @@
 #define GN_HOST_MAX	(GENERAL_NAME_DNS_MAX + 1)
 #define GN_SCHEME_MAX	32
 
-/* show copies the value for a message: printable ASCII, '?' otherwise. */
+/*
+ * show copies the value for a message: printable ASCII as it is, any other
+ * byte as \xNN, cut with "..." when it does not fit.
+ */
 static const char *
 show(char *buf, size_t cap, const char *s, size_t len)
 {
-	size_t i, n = len < cap - 4 ? len : cap - 4;
+	size_t i, n = 0;
+	unsigned char c;
 
-	for (i = 0; i < n; i++)
-		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	if (n < len)
-		memcpy(buf + n, "...", 3), n += 3;
+	for (i = 0; i < len && n + 8 < cap; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[n++] = (char)c;
+		else
+			n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
+	}
+	if (i < len) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
 	buf[n] = '\0';
 	return buf;
 }

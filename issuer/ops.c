@@ -18,9 +18,9 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
-#include "common/general_name.h"
 #include "issuer/join_token.h"
 #include "issuer/ops.h"
+#include "issuer/policy.h"
 
 int
 ops_serial_from_asn1(uint8_t out[ISSUANCE_LOG_SERIAL_LEN],
@@ -175,15 +175,10 @@ token_create(struct handler *h, const PROTO_TOKEN_CREATE *tc,
 			    strlen(names[nnames] + 4) + 1);
 		len += strlen(names[nnames]) + 1;
 		nnames++;
-		if (general_name_dns_check(names[nnames - 1],
-		    strlen(names[nnames - 1]), GENERAL_NAME_WILDCARD,
-		    "tokenCreate: name") != CA_OK) {
-			r = protocol_response_error(PROTOCOL_BAD_REQUEST, "%s",
-			    ca_error_detail());
-			goto out;
-		}
 		/* A grant no certificate may carry makes a useless token. */
-		if (!handler_name_permitted(h, names[nnames - 1])) {
+		if (policy_grant_check(names[nnames - 1]) == CA_OK &&
+		    !handler_name_permitted(h, names[nnames - 1] +
+		    (names[nnames - 1][0] == '='))) {
 			r = protocol_response_error(PROTOCOL_NOT_AUTHORIZED,
 			    "tokenCreate: name %s: outside the intermediate "
 			    "certificate's name constraints (RFC 5280 "

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/ca_error.h"
+#include "common/general_name.h"
 #include "issuer/policy.h"
 
 #define QUOTE_MAX	96
@@ -113,84 +114,35 @@ name_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-static int
-is_ldh(int ch)
+/* label_count: how many labels the DNS name s has. */
+static size_t
+label_count(const char *s)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || ch == '-';
+	size_t n = 1;
+
+	for (; *s != '\0'; s++)
+		if (*s == '.')
+			n++;
+	return n;
 }
 
-/* label_check: 0 when s[0..n) is one valid LDH label. */
-static int
-label_check(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > POLICY_LABEL_MAX)
-		return -1;
-	if (s[0] == '-' || s[n - 1] == '-')
-		return -1;
-	for (i = 0; i < n; i++)
-		if (!is_ldh((unsigned char)s[i]))
-			return -1;
-	return 0;
-}
-
-/* labels_check: counts labels of a non-wildcard name; -1 when invalid. */
-static int
-labels_check(const char *name, size_t *nlabels, const char **why)
-{
-	const char *p = name, *dot;
-	size_t n;
-
-	*nlabels = 0;
-	for (;;) {
-		dot = strchr(p, '.');
-		n = dot == NULL ? strlen(p) : (size_t)(dot - p);
-		if (n == 0) {
-			*why = "empty label (leading, doubled or trailing dot)";
-			return -1;
-		}
-		if (n > POLICY_LABEL_MAX) {
-			*why = "label longer than 63 characters";
-			return -1;
-		}
-		if (label_check(p, n) != 0) {
-			*why = "label with a character other than letters, "
-			    "digits and '-', or starting or ending with '-'";
-			return -1;
-		}
-		(*nlabels)++;
-		if (dot == NULL)
-			return 0;
-		p = dot + 1;
-	}
-}
-
+/*
+ * The syntax is common/general_name.c's, the one dNSName check that CSRs,
+ * profiles and grants share; policy adds that a wildcard covers at least
+ * two labels ("*.example" would cover a whole TLD-like domain).
+ */
 int
 policy_name_check(const char *name, int allow_wildcard)
 {
 	char q[QUOTE_MAX];
-	const char *rest = name, *why = NULL;
-	size_t len, nlabels;
+	int rc;
 
 	if (name == NULL || name[0] == '\0')
 		return ca_error(CA_ERR_INVALID, "DNS name: empty");
-	len = strlen(name);
-	if (len > POLICY_NAME_MAX)
-		return ca_error(CA_ERR_INVALID, "DNS name \"%s\": RFC 1035 "
-		    "2.3.4: longer than %d characters", quote(q, sizeof(q),
-		    name), POLICY_NAME_MAX);
-	if (name[0] == '*' && name[1] == '.' && allow_wildcard)
-		rest = name + 2;
-	if (strchr(rest, '*') != NULL)
-		return ca_error(CA_ERR_INVALID, "DNS name \"%s\": a wildcard "
-		    "is allowed only as the whole first label",
-		    quote(q, sizeof(q), name));
-	if (labels_check(rest, &nlabels, &why) != 0)
-		return ca_error(CA_ERR_INVALID, "DNS name \"%s\": RFC 1123 "
-		    "2.1: %s", quote(q, sizeof(q), name), why);
-	if (rest != name && nlabels < 2)
+	if ((rc = general_name_dns_check(name, strlen(name), allow_wildcard ?
+	    GENERAL_NAME_WILDCARD : 0, "requested name")) != CA_OK)
+		return rc;
+	if (name[0] == '*' && label_count(name + 2) < 2)
 		return ca_error(CA_ERR_INVALID, "DNS name \"%s\": a wildcard "
 		    "needs at least two labels after \"*.\"",
 		    quote(q, sizeof(q), name));
@@ -201,24 +153,17 @@ int
 policy_grant_check(const char *grant)
 {
 	char q[QUOTE_MAX];
-	const char *why = NULL;
-	size_t nlabels;
+	int rc;
 
 	if (grant == NULL || grant[0] == '\0')
 		return ca_error(CA_ERR_INVALID, "name grant: empty");
 	if (grant[0] == '=')
 		return policy_name_check(grant + 1, 1);
 	if (grant[0] == '*' && grant[1] == '.') {
-		if (strlen(grant) > POLICY_NAME_MAX)
-			return ca_error(CA_ERR_INVALID, "name grant \"%s\": "
-			    "longer than %d characters", quote(q, sizeof(q),
-			    grant), POLICY_NAME_MAX);
-		if (strchr(grant + 2, '*') != NULL ||
-		    labels_check(grant + 2, &nlabels, &why) != 0)
-			return ca_error(CA_ERR_INVALID, "name grant \"%s\": "
-			    "%s", quote(q, sizeof(q), grant), why != NULL ?
-			    why : "'*' is allowed only as the first label");
-		if (nlabels < 2)
+		if ((rc = general_name_dns_check(grant, strlen(grant),
+		    GENERAL_NAME_WILDCARD, "name grant")) != CA_OK)
+			return rc;
+		if (label_count(grant + 2) < 2)
 			return ca_error(CA_ERR_INVALID, "name grant \"%s\": "
 			    "a pattern needs at least two labels after \"*.\"",
 			    quote(q, sizeof(q), grant));
@@ -351,7 +296,9 @@ template_expand(char *out, const char *tmpl, const char *const *vars,
 				    "variable";
 				return -1;
 			}
-			if (label_check(val, strlen(val)) != 0) {
+			if (val[0] == '\0' || strchr(val, '.') != NULL ||
+			    general_name_dns_check(val, strlen(val), 0,
+			    "template value") != CA_OK) {
 				*why = "a variable's value is not one DNS "
 				    "label";
 				return -1;

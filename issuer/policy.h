@@ -51,7 +51,6 @@
 #include "common/ca_config.h"
 
 #define POLICY_NAME_MAX		253	/* RFC 1035 2.3.4, without the dot */
-#define POLICY_LABEL_MAX	63
 #define POLICY_MAX_NAMES	100	/* names per request or per grant */
 
 enum policy_method {

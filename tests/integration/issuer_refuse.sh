@@ -197,6 +197,12 @@ refused_car "token for a name with an empty label" \
     token create -S "$OPS" --identity nc --name bad..example.internal \
     --profile server --out "$T/tok_nc"
 [ ! -e "$T/tok_nc" ] || fail "a refused token create wrote its file"
+# The grant forms still work inside the constraints: a pattern and a
+# literal wildcard.
+car_ok "token for a pattern and a literal wildcard grant" token create \
+    -S "$OPS" --identity nc2 --name '*.nodes.example.internal' \
+    --name '=*.web.example.internal' --profile server --out "$T/tok_nc2"
+log_state >"$T/state0"
 
 # --- hostile CSRs, sent raw -------------------------------------------------------
 
