@@ -47,7 +47,7 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
-#include "common/issuance_log.h"
+#include "log/issuance_log.h"
 #include "ocsp/crl.h"
 
 #define TARGET_S	3.0

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 
 static const uint8_t kid[20] = { 0xbe, 0x4c };
 

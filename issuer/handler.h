@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * handler: turns one request message into one response message. It is the
- * glue between the wire (common/protocol.h), the attestors and policy
- * (issuer/join_token.h, attest_x509pop.h, attest_iddoc.h, policy.h), the
- * signer (issuer/signer.h) and the issuance log (common/issuance_log.h).
+ * glue between the wire (protocol/protocol.h), the attestors and policy
+ * (attest/join_token.h, attest_x509pop.h, attest_iddoc.h, policy.h), the
+ * signer (issuer/signer.h) and the issuance log (log/issuance_log.h).
  *
  * An issue request goes through these steps, and the first one that fails
  * decides the status of the answer; nothing before the reservation changes
@@ -38,14 +38,14 @@
 
 #include <openssl/x509.h>
 
-#include "common/issuance_log.h"
-#include "common/protocol.h"
-#include "issuer/attest_iddoc.h"
-#include "issuer/attest_x509pop.h"
+#include "log/issuance_log.h"
+#include "protocol/protocol.h"
+#include "attest/iddoc.h"
+#include "attest/x509pop.h"
 #include "issuer/csr.h"
 #include "issuer/issuer_config.h"
 #include "issuer/leaf_profile.h"
-#include "issuer/nonce.h"
+#include "attest/nonce.h"
 #include "issuer/policy.h"
 #include "issuer/signer.h"
 

@@ -14,8 +14,8 @@
 #include "common/ca_config.h"
 #include "common/ca_error.h"
 #include "issuer/issuer_config.h"
-#include "issuer/nonce.h"
-#include "issuer/attest_iddoc.h"
+#include "attest/nonce.h"
+#include "attest/iddoc.h"
 #include "issuer/conn_limit.h"
 
 static const char *const issuer_keys[] = {

@@ -40,7 +40,7 @@
 #include "common/ca_error.h"
 #include "common/fileio.h"
 #include "common/general_name.h"
-#include "common/issuance_log.h"
+#include "log/issuance_log.h"
 #include "common/log.h"
 #include "common/module_config.h"
 #include "common/profile.h"

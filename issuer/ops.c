@@ -18,7 +18,7 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
-#include "issuer/join_token.h"
+#include "attest/join_token.h"
 #include "issuer/ops.h"
 #include "issuer/policy.h"
 

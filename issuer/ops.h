@@ -4,14 +4,14 @@
  * (ipc://) socket only: tokenCreate, tokenList, tokenRevoke, revoke, list,
  * show and logVerify (docs/protocol.md, carapace(1)).
  *
- * A created token's secret is generated here (issuer/join_token.h), stored
+ * A created token's secret is generated here (attest/join_token.h), stored
  * only as its hash, and returned once in the TokenCreated response; it is
  * never logged.
  */
 #ifndef OPS_H
 #define OPS_H
 
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 #include "issuer/handler.h"
 
 /*

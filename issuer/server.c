@@ -26,7 +26,7 @@
 #include "common/ca_error.h"
 #include "common/fileio.h"
 #include "common/log.h"
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 #include "issuer/conn_limit.h"
 #include "issuer/server.h"
 

@@ -49,7 +49,7 @@
 #ifndef SERVER_H
 #define SERVER_H
 
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 #include "issuer/handler.h"
 #include "issuer/issuer_config.h"
 

@@ -28,7 +28,7 @@
 #include <openssl/x509.h>
 
 #include "common/module_config.h"
-#include "common/issuance_log.h"
+#include "log/issuance_log.h"
 #include "hsm/hsm.h"
 
 /* Caps: the issuer key identifier, and the entries of one CRL. */

@@ -38,7 +38,7 @@
 #include <openssl/x509.h>
 
 #include "common/module_config.h"
-#include "common/issuance_log.h"
+#include "log/issuance_log.h"
 
 struct hsm;
 struct hsm_key;

@@ -41,7 +41,7 @@ cat "$CA/root.pem" "$CA/intermediate.pem" >"$CHAIN"
 KEY_URI="pkcs11:token=carapace-issuer;object=issuing-ca-1"
 PIN_SOURCE=file:$CA/pins/carapace-issuer.pin
 mkdir -p "$T/leaves" "$T/out" "$T/state"
-"$B/issuer/carapace" log init --log "$T/log.db" >"$T/loginit.out" 2>&1 || {
+"$B/client/carapace" log init --log "$T/log.db" >"$T/loginit.out" 2>&1 || {
 	cat "$T/loginit.out" >&2
 	fail "carapace log init --log $T/log.db failed"
 }

@@ -46,7 +46,7 @@
 #   sanitizer_clean FILE     fail if FILE holds a sanitizer report
 
 ISSUER=$B/issuer/carapace-issuer
-CARAPACE=$B/issuer/carapace
+CARAPACE=$B/client/carapace
 RACE=$B/tests/tools/race_client
 CEREMONY=$B/root-ceremony/carapace-ceremony
 for p in "$ISSUER" "$CARAPACE" "$RACE" "$CEREMONY"; do

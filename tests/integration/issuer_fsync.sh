@@ -4,7 +4,7 @@
 # issuer runs as tests/tools/issuer_faults (carapace-issuer with the
 # issuance log's ILOG_TEST_HOOKS fault point: the WAL's fsync fails with
 # EIO while $CARAPACE_TEST_FSYNC_FAIL names a file that exists). Then, as
-# common/issuance_log.h promises and docs/issuer.md says:
+# log/issuance_log.h promises and docs/issuer.md says:
 #   - the client is told the outcome is unknown (not "retry"), naming the
 #     serial; the issuer logs it;
 #   - the serial is not abandoned: the committed row stays "issued", its

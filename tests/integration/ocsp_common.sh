@@ -34,7 +34,7 @@ CA=$T/ca
 LOG=$T/log.db
 # The log is created explicitly, as an operator would: nothing creates it
 # implicitly any more.
-"$B/issuer/carapace" log init --log "$LOG" >"$T/loginit.out" 2>&1 || {
+"$B/client/carapace" log init --log "$LOG" >"$T/loginit.out" 2>&1 || {
 	cat "$T/loginit.out" >&2
 	fail "carapace log init --log $LOG failed"
 }

@@ -12,7 +12,7 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/common.sh"
 
 for p in root-ceremony/carapace-ceremony issuer/carapace-issuer \
-    issuer/carapace ocsp/carapace-ocsp ocsp/carapace-crl; do
+    client/carapace ocsp/carapace-ocsp ocsp/carapace-crl; do
 	[ -x "$B/$p" ] || fail "$B/$p is not built"
 done
 command -v pkcs11-tool >/dev/null || { echo "SKIP: pkcs11-tool (opensc) missing"; exit 77; }
@@ -52,7 +52,7 @@ openssl verify -CAfile "$D/ceremony/root.pem" \
 expect_fail "crl_check of the revoked leaf" openssl verify -crl_check \
     -CRLfile "$D/crl/intermediate.crl.pem" -CAfile "$D/ceremony/root.pem" \
     -untrusted "$D/ceremony/intermediate.pem" "$D/client/web1.pem"
-"$B/issuer/carapace" log verify --log "$D/issuance.db" >/dev/null ||
+"$B/client/carapace" log verify --log "$D/issuance.db" >/dev/null ||
     fail "carapace log verify --log rejects the demo's log"
 ok "the demo's outputs check out with openssl"
 
@@ -72,7 +72,7 @@ until grep -q 'listening on' "$T/restart.log"; do
 done
 sock=$(sed -n 's/^operator *= *//p' "$D/issuer.cnf")
 serial=$(openssl x509 -in "$D/client/web1.pem" -noout -serial | sed 's/^serial=//')
-SOFTHSM2_CONF=$D/ceremony/softhsm2.conf "$B/issuer/carapace" show -S "$sock" "$serial" \
+SOFTHSM2_CONF=$D/ceremony/softhsm2.conf "$B/client/carapace" show -S "$sock" "$serial" \
     >"$T/show.out" 2>&1 || { cat "$T/show.out" >&2; kill "$(cat "$T/restart.pid")"; fail "carapace show after the restart"; }
 kill -TERM "$(cat "$T/restart.pid")"
 i=0

@@ -29,7 +29,7 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
-#include "common/issuance_log.h"
+#include "log/issuance_log.h"
 #include "hsm/hsm.h"
 #include "ocsp/crl.h"
 

@@ -26,7 +26,7 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
-#include "common/issuance_log.h"
+#include "log/issuance_log.h"
 
 static X509 *
 cert_read(const char *path)

@@ -3,7 +3,7 @@
  * race_client: a "usage: race_client [-i] [-o CERT] [-w SECONDS] "
 	    "race|load|issue|replay|nonce-forged|renew-race|raw|tokens "
 	    "args...\n" wire-protocol client for the issuer's integration
- * tests and bench/issue-bench. It speaks common/protocol.h directly, so
+ * tests and bench/issue-bench. It speaks protocol/protocol.h directly, so
  * the tests can send what carapace(1) never would (the same join token
  * from 32 threads at once, a replayed nonce, a CSR made by openssl with an
  * RSA-1024 key or CA powers, bytes that are not DER at all) and see the
@@ -48,7 +48,7 @@
  * when there was no answer, 2 for usage or local errors.
  *
  * A token file holds the token as carapace token create writes it,
- * "cpt1.<32 hex id>.<43 base64url secret>" (issuer/join_token.h); the id is
+ * "cpt1.<32 hex id>.<43 base64url secret>" (attest/join_token.h); the id is
  * sent as its hex string. Tokens are never printed.
  */
 #include "config.h"
@@ -75,7 +75,7 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 
 #define TOKEN_ID_HEX	32
 #define TOKEN_SECRET	32

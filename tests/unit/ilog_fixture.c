@@ -18,8 +18,8 @@
 #include <sqlite3.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 #include "tests/unit/ilog_fixture.h"
 #include "tests/unit/unit.h"
 

@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "common/issuance_log.h"
+#include "log/issuance_log.h"
 
 extern const uint8_t kid[20];		/* the issuer key id used throughout */
 extern char dir[128];			/* the test's private directory */

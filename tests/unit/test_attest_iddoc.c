@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for issuer/attest_iddoc.c. A platform key pair is made with
+ * Unit tests for attest/iddoc.c. A platform key pair is made with
  * libsodium; documents are signed here over "carapace identity-document
  * v1\0" || document, independently of the module. The document encoding is
  * a test one ("instance|account|region|issued_at"), decoded by a hook, as
@@ -19,8 +19,8 @@
 
 #include "common/ca_config.h"
 #include "common/ca_error.h"
-#include "common/protocol.h"
-#include "issuer/attest_iddoc.h"
+#include "protocol/protocol.h"
+#include "attest/iddoc.h"
 #include "tests/unit/unit.h"
 
 #define NOW	((time_t)1700000000)
@@ -378,7 +378,7 @@ test_keys_config(void)
 	iddoc_keys_free(k);
 }
 
-/* A DER PlatformDocument from common/protocol.h, signed by its signer. */
+/* A DER PlatformDocument from protocol/protocol.h, signed by its signer. */
 static void
 platform_doc_der(uint8_t **der, size_t *len, time_t issued,
     const char *audience)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for issuer/attest_x509pop.c. The test builds its own PKI with
+ * Unit tests for attest/x509pop.c. The test builds its own PKI with
  * OpenSSL: a root and an intermediate ("this CA", trusted as the renewal
  * anchor on its own), a manufacturer CA for devices, and an unrelated CA;
  * then checks a good renewal (P-256 and P-384) and device (RSA) proof, and
@@ -21,8 +21,8 @@
 #include <openssl/x509v3.h>
 
 #include "common/ca_error.h"
-#include "common/protocol.h"
-#include "issuer/attest_x509pop.h"
+#include "protocol/protocol.h"
+#include "attest/x509pop.h"
 #include "tests/tools/weak_rsa.h"
 #include "tests/unit/unit.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for the issuance log (common/issuance_log*.c): schema creation,
+ * Unit tests for the issuance log (log/issuance_log*.c): schema creation,
  * migration (also of a schema 2 log, rows and chain) and refusal of a newer
  * schema; the reserve/complete cycle and serial collisions; join tokens
  * stored as hashes and consumed exactly once, in the certificate's
@@ -22,8 +22,8 @@
 #include <sqlite3.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 #include "tests/unit/ilog_fixture.h"
 #include "tests/unit/unit.h"
 

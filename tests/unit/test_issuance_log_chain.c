@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for the issuance log (common/issuance_log*.c): the hash chain,
+ * Unit tests for the issuance log (log/issuance_log*.c): the hash chain,
  * recomputed by an independent routine from docs/issuance-log.md alone,
  * against rows edited behind its back with plain sqlite3.
  * Results are checked through raw SQLite connections, not only through
@@ -19,8 +19,8 @@
 #include <sqlite3.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 #include "tests/unit/ilog_fixture.h"
 #include "tests/unit/unit.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for the issuance log (common/issuance_log*.c): group commit from
+ * Unit tests for the issuance log (log/issuance_log*.c): group commit from
  * many threads; lookups that do not wait for the write connection, batches
  * that are written while an earlier batch's fsync runs but whose callers
  * return only after their own fsync, and a failed fsync that stops every
@@ -21,8 +21,8 @@
 #include <sqlite3.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 #include "tests/unit/ilog_fixture.h"
 #include "tests/unit/unit.h"
 

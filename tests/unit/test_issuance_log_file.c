@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for the issuance log as a file (common/issuance_log_file.c):
+ * Unit tests for the issuance log as a file (log/issuance_log_file.c):
  * a log is created only by issuance_log_create, with mode 0600 (0640 and a
  * group) whatever the umask, for the -wal, -shm and head files too, and
  * never over an earlier log; no open creates one. The head state file:
@@ -23,8 +23,8 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 #include "tests/unit/ilog_fixture.h"
 #include "tests/unit/unit.h"
 

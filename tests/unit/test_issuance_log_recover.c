@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for what the issuer does to its log at startup,
- * issuance_log_recover (common/issuance_log_recover.c): the writer's lock
+ * issuance_log_recover (log/issuance_log_recover.c): the writer's lock
  * that keeps a second issuer out, and the rows a crash left reserved,
  * which become abandoned while every other row stays as it was.
  * Results are checked through raw SQLite connections, not only through
@@ -16,8 +16,8 @@
 #include <sqlite3.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 #include "tests/unit/ilog_fixture.h"
 #include "tests/unit/unit.h"
 

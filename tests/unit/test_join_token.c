@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for issuer/join_token.c: the string form round-trips, the
+ * Unit tests for attest/join_token.c: the string form round-trips, the
  * parser refuses every malformed variant, the stored hash is not the
  * secret and matches an independent BLAKE2b computation and the issuance
  * log's issuance_log_token_hash, and the verdict
@@ -14,8 +14,8 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "issuer/join_token.h"
+#include "log/issuance_log.h"
+#include "attest/join_token.h"
 #include "tests/unit/unit.h"
 
 static void

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for issuer/nonce.c with an injected clock: a nonce is good
+ * Unit tests for attest/nonce.c with an injected clock: a nonce is good
  * once, a replay is "already used", an expired or unknown one is refused,
  * the cache is bounded and recovers as nonces expire, and concurrent
  * consumers of one nonce get exactly one success.
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/ca_error.h"
-#include "issuer/nonce.h"
+#include "attest/nonce.h"
 #include "tests/unit/unit.h"
 
 static time_t fake_now = 1700000000;

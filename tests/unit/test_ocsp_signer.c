@@ -23,7 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
+#include "log/issuance_log.h"
 #include "ocsp/ocsp_responder.h"
 #include "unit.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for common/protocol*.c: every message round-trips through
+ * Unit tests for protocol/protocol*.c: every message round-trips through
  * DER; trailing bytes, BER, other versions, oversize messages, too many
  * names or chain certificates and unknown CHOICE alternatives are refused
  * with the right status; the attestation signed data is deterministic and
@@ -23,7 +23,7 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 #include "tests/unit/unit.h"
 
 #define T0	1700000000	/* 2023-11-14T22:13:20Z */

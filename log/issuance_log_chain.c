@@ -31,8 +31,8 @@
 #include <openssl/evp.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 
 struct kind_sql {
 	const char *kind;

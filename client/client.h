@@ -24,7 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 
 /* Exit statuses of carapace(1). */
 #define CLIENT_EXIT_OK		0

@@ -3,7 +3,7 @@
  * protocol: the carapace wire protocol, version 1. Requests and responses
  * are DER-encoded ASN.1 messages, one request and one response per nng
  * REQ/REP exchange. The ASN.1 module is in docs/protocol.md; the types
- * below are OpenSSL template structures (common/protocol_asn1.c) whose
+ * below are OpenSSL template structures (protocol/protocol_asn1.c) whose
  * field names follow the module (camelCase becomes snake_case).
  *
  * Decoding is strict: a message over PROTOCOL_MAX_MESSAGE bytes, trailing

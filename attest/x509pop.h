@@ -5,7 +5,7 @@
  *
  *   "carapace x509pop v1" 0x00 || nonce (32 bytes) || SHA-256(CSR DER)
  *
- * (built by protocol_pop_tbs in common/protocol.h, the one definition the
+ * (built by protocol_pop_tbs in protocol/protocol.h, the one definition the
  * client shares) with the key of a certificate that chains to a configured
  * anchor: this CA (renewal) or a manufacturer CA (devices). ECDSA (P-256,
  * P-384) and RSA PKCS#1 v1.5 signatures are over SHA-256; Ed25519 is pure.

@@ -31,8 +31,8 @@
 #include <unistd.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 
 /* recover_lock takes the exclusive flock on the database file. */
 static int

@@ -2,7 +2,7 @@
 /*
  * protocol: strict decoding and encoding of the wire protocol messages.
  *
- * OpenSSL's template decoder does the parsing (common/protocol_asn1.c).
+ * OpenSSL's template decoder does the parsing (protocol/protocol_asn1.c).
  * Around it this file enforces what the templates cannot say: the message
  * size cap, no trailing bytes, DER only (the decoded message must encode
  * back to exactly the input, so BER variants such as indefinite lengths or
@@ -24,7 +24,7 @@
 #include <openssl/err.h>
 
 #include "common/ca_error.h"
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 
 /*
  * wrap puts prefix (and [index], unless -1) in front of the current detail message (which

@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#include "common/issuance_log.h"
+#include "log/issuance_log.h"
 
 /* Test hooks: a serial generator and a clock. */
 typedef void (*issuance_serial_fn)(uint8_t out[ISSUANCE_LOG_SERIAL_LEN],

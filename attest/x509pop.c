@@ -19,9 +19,9 @@
 
 #include "common/ca_error.h"
 #include "common/profile.h"
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 #include "common/weak_key.h"
-#include "issuer/attest_x509pop.h"
+#include "attest/x509pop.h"
 
 struct anchor_set {
 	char *name;

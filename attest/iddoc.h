@@ -9,7 +9,7 @@
  *   platform-2026 = 3q2+7w...=        (32 bytes, base64 or 64 hex digits)
  *
  * The signature covers PROTOCOL_IDDOC_PREFIX (with its NUL) followed by the
- * document bytes, built by common/protocol.h's protocol_iddoc_tbs. The
+ * document bytes, built by protocol/protocol.h's protocol_iddoc_tbs. The
  * document's encoding is a decode hook's business, which this module calls
  * only on the exact bytes whose signature verified, so the fields it
  * returns are always the signed ones. iddoc_decode_platform_doc is the hook
@@ -149,7 +149,7 @@ void iddoc_identity_free(struct iddoc_identity *id);
 
 /*
  * iddoc_decode_platform_doc is an iddoc_decode_fn for the DER
- * PlatformDocument of common/protocol.h (protocol_platform_doc_decode:
+ * PlatformDocument of protocol/protocol.h (protocol_platform_doc_decode:
  * strict DER, size caps, no trailing bytes); arg is unused.
  */
 int iddoc_decode_platform_doc(void *arg, struct iddoc_fields *out,

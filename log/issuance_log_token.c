@@ -18,8 +18,8 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 
 #define TOKEN_HASH_KEY	"carapace join token v1"
 #define TOKEN_COLUMNS \

@@ -29,8 +29,8 @@
 #include "common/ca_config.h"
 #include "common/ca_error.h"
 #include "common/fileio.h"
-#include "common/protocol.h"
-#include "issuer/client.h"
+#include "protocol/protocol.h"
+#include "client/client.h"
 
 /* Longest timeout accepted, so that milliseconds fit an nng_duration. */
 #define CLIENT_MAX_TIMEOUT	86400

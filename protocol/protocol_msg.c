@@ -15,7 +15,7 @@
 #include <openssl/x509.h>
 
 #include "common/ca_error.h"
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 
 static const struct {
 	const char *name;

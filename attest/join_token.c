@@ -14,7 +14,7 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "issuer/join_token.h"
+#include "attest/join_token.h"
 #include "issuer/policy.h"
 
 static const char hexdigits[] = "0123456789abcdef";

@@ -11,7 +11,7 @@
 
 #include <openssl/asn1t.h>
 
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 
 /* Attestations */
 

@@ -25,7 +25,7 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 
 int
 protocol_pop_tbs(uint8_t out[PROTOCOL_POP_TBS_LEN], const uint8_t *nonce,

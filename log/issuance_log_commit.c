@@ -27,8 +27,8 @@
 #include <string.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 
 /*
  * How many batches may be committed and waiting for their fsync while the

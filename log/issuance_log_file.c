@@ -30,8 +30,8 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 
 #define HEAD_MAGIC	"carapace issuance log head v1"
 #define HEAD_MAX	512		/* bytes in a head state file */

@@ -17,7 +17,7 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "issuer/nonce.h"
+#include "attest/nonce.h"
 
 #define NIL	((size_t)-1)
 

@@ -15,8 +15,8 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/protocol.h"
-#include "issuer/attest_iddoc.h"
+#include "protocol/protocol.h"
+#include "attest/iddoc.h"
 
 struct iddoc_key {
 	char id[IDDOC_KEY_ID_MAX + 1];

@@ -19,12 +19,12 @@
  *   "carapace join token v1", no NUL) over the 32-byte secret
  *
  * (crypto_generichash with that public key, 32-byte output), which is the
- * definition common/issuance_log.h gives for issuance_log_token_hash, so
+ * definition log/issuance_log.h gives for issuance_log_token_hash, so
  * the two agree. The key separates these hashes from any other BLAKE2b use.
  * Hashes are compared with sodium_memcmp; the record's id is compared too.
  *
  * A parsed or generated token is a struct join_token_cred ("credential":
- * the id and the secret), so as not to clash with common/issuance_log.h's
+ * the id and the secret), so as not to clash with log/issuance_log.h's
  * struct join_token (the stored row). Its memory is sodium_malloc'd (guard
  * pages, wiped when freed); so is a formatted token string.
  */

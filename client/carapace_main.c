@@ -17,9 +17,9 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 #include "common/secure.h"
-#include "issuer/client.h"
+#include "client/client.h"
 
 #define PROGNAME	"carapace"
 

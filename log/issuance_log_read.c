@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 
 static int
 col_str(sqlite3_stmt *st, int i, char **out)

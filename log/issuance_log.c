@@ -32,8 +32,8 @@
 #include <sodium.h>
 
 #include "common/ca_error.h"
-#include "common/issuance_log.h"
-#include "common/issuance_log_int.h"
+#include "log/issuance_log.h"
+#include "log/issuance_log_int.h"
 
 /*
  * The migrations, in order: migrations[i] takes the schema from version i

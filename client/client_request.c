@@ -42,10 +42,10 @@
 #include "common/fileio.h"
 #include "common/profile.h"
 #include "common/secure.h"
-#include "common/protocol.h"
+#include "protocol/protocol.h"
 #include "hsm/hsm.h"
-#include "issuer/client.h"
-#include "issuer/join_token.h"
+#include "client/client.h"
+#include "attest/join_token.h"
 
 #define MAX_TOKEN_FILE	4096
 /* An IdentityDoc in base64 with line breaks, with room to spare. */

@@ -27,10 +27,10 @@
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
-#include "common/issuance_log.h"
-#include "common/protocol.h"
-#include "issuer/client.h"
-#include "issuer/join_token.h"
+#include "log/issuance_log.h"
+#include "protocol/protocol.h"
+#include "client/client.h"
+#include "attest/join_token.h"
 
 #define DEFAULT_PROFILE	"server"
 #define DEFAULT_TTL	3600
