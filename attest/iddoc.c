@@ -4,7 +4,10 @@
  * (libsodium crypto_sign_verify_detached) by one of the operator's
  * configured platform keys, checks that it is fresh and well formed, and
  * returns the instance identity with a digest of the signed bytes for the
- * issuance log's evidence column.
+ * issuance log's evidence column; and the identity document attestor
+ * (attestor.h), which accepts a document once per instance (the log marks
+ * the instance seen in the certificate's commit). Selectors: iddoc:key-id:,
+ * iddoc:platform:, iddoc:instance:, iddoc:account:, iddoc:region:.
  */
 #include "config.h"
 
@@ -14,9 +17,10 @@
 
 #include <sodium.h>
 
+#include "attest/attestor.h"
+#include "attest/iddoc.h"
 #include "common/ca_error.h"
 #include "protocol/protocol.h"
-#include "attest/iddoc.h"
 
 struct iddoc_key {
 	char id[IDDOC_KEY_ID_MAX + 1];
@@ -398,3 +402,191 @@ iddoc_decode_platform_doc(void *arg, struct iddoc_fields *out,
 	PROTO_PLATFORM_DOC_free(pd);
 	return rc;
 }
+
+/* --- the identity document attestor (attestor.h) --- */
+
+/* Its state: the platform keys and how documents are judged. */
+struct doc_state {
+	struct iddoc_keys *keys;
+	struct iddoc_verifier v;
+};
+
+/* What it keeps for one request. */
+struct doc_priv {
+	struct iddoc_identity *doc;
+	char seen_kind[IDDOC_MAX_FIELD + 8];	/* "iid:PLATFORM" */
+};
+
+static int
+doc_configure(void **state, const struct attest_config *ac)
+{
+	struct doc_state *s = NULL;
+	int rc = CA_ERR_INTERNAL;
+
+	*state = NULL;
+	if (ac->cfg->iddoc_keys == NULL)
+		return CA_OK;	/* not enabled: verify refuses documents */
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		rc = ca_error(CA_ERR_NOMEM, "identity documents: out of "
+		    "memory");
+		goto out;
+	}
+	if ((rc = iddoc_keys_load(&s->keys, ac->cfg->conf,
+	    ac->cfg->iddoc_keys)) != CA_OK)
+		goto out;
+	s->v.keys = s->keys;
+	s->v.window = ac->cfg->iddoc_window;
+	s->v.skew = ac->cfg->iddoc_skew;
+	s->v.audience = ac->cfg->iddoc_audience;
+	s->v.decode = iddoc_decode_platform_doc;
+	*state = s;
+	s = NULL;
+	rc = CA_OK;
+ out:
+	if (s != NULL) {
+		iddoc_keys_free(s->keys);
+		free(s);
+	}
+	return rc;
+}
+
+/* doc_used: the instance already has a certificate (maybe for this one). */
+static void
+doc_used(struct attest_result *res, const struct doc_priv *p,
+    const uint8_t seen[ISSUANCE_LOG_SERIAL_LEN])
+{
+	attest_refuse(res, PROTOCOL_TOKEN_USED, "identity document: instance "
+	    "%s (%s) already received a certificate; a document is accepted "
+	    "once per instance; renew with x509pop instead", p->doc->instance,
+	    p->seen_kind + 4);
+	res->spent = 1;
+	memcpy(res->spent_serial, seen, sizeof(res->spent_serial));
+}
+
+static void
+doc_verify(void *state, const struct attest_env *env,
+    const struct attest_request *req, struct attest_result *res)
+{
+	const PROTO_IDENTITY_DOC *d = req->evidence->value.identity_doc;
+	struct doc_state *s = state;
+	struct iddoc_evidence ev;
+	struct doc_priv *p;
+	uint8_t seen[ISSUANCE_LOG_SERIAL_LEN];
+	char *key_id = NULL;
+	int rc;
+
+	snprintf(res->who, sizeof(res->who), "identity document");
+	res->attestation = "iid";
+	if (s == NULL) {
+		attest_refuse(res, PROTOCOL_BAD_ATTESTATION, "identity "
+		    "documents are not accepted by this issuer (no iddoc_keys "
+		    "configured); use another attestation");
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		attest_refuse(res, PROTOCOL_INTERNAL, "out of memory; retry "
+		    "later");
+		return;
+	}
+	res->priv = p;
+	if ((key_id = protocol_string_dup(d->key_id)) == NULL) {
+		attest_refuse(res, PROTOCOL_BAD_REQUEST, "identityDoc: keyId is "
+		    "not text");
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.doc = ASN1_STRING_get0_data(d->document);
+	ev.doc_len = (size_t)ASN1_STRING_length(d->document);
+	ev.key_id = key_id;
+	ev.sig = ASN1_STRING_get0_data(d->signature);
+	ev.sig_len = (size_t)ASN1_STRING_length(d->signature);
+	rc = attest_iddoc_verify(&p->doc, &s->v, &ev, env->now, NULL, NULL);
+	if (rc == CA_ERR_NOMEM || rc == CA_ERR_INTERNAL) {
+		attest_unavailable(res, rc, "identity document");
+		goto out;
+	}
+	if (rc != CA_OK) {
+		/* attest_iddoc's messages name the document already. */
+		attest_refuse(res, rc == CA_ERR_DENIED ? PROTOCOL_TOKEN_USED :
+		    PROTOCOL_BAD_ATTESTATION, "%s", ca_error_detail());
+		goto out;
+	}
+	snprintf(p->seen_kind, sizeof(p->seen_kind), "iid:%s",
+	    p->doc->platform != NULL ? p->doc->platform : "-");
+	snprintf(res->who, sizeof(res->who), "instance %s", p->doc->instance);
+	snprintf(res->requester, sizeof(res->requester), "%s",
+	    p->doc->instance);
+	memset(seen, 0, sizeof(seen));
+	rc = issuance_log_seen(env->log, seen, p->seen_kind,
+	    p->doc->instance);
+	if (rc == CA_ERR_DENIED) {
+		doc_used(res, p, seen);
+		goto out;
+	}
+	if (rc != CA_OK) {
+		attest_unavailable(res, rc, res->who);
+		goto out;
+	}
+	res->id.method = POLICY_IDDOC;
+	res->id.instance = p->doc->instance;
+	res->id.account = p->doc->account;
+	res->id.region = p->doc->region;
+	memcpy(res->evidence, p->doc->digest, sizeof(res->evidence));
+	res->seen_kind = p->seen_kind;
+	res->seen_id = p->doc->instance;
+	attest_selector_add(res, "iddoc", "key-id", p->doc->key_id);
+	attest_selector_add(res, "iddoc", "platform", p->doc->platform);
+	attest_selector_add(res, "iddoc", "instance", p->doc->instance);
+	attest_selector_add(res, "iddoc", "account", p->doc->account);
+	attest_selector_add(res, "iddoc", "region", p->doc->region);
+ out:
+	free(key_id);
+}
+
+static void
+doc_conflict(void *state, const struct attest_env *env,
+    struct attest_result *res, int rc)
+{
+	struct doc_priv *p = res->priv;
+	uint8_t seen[ISSUANCE_LOG_SERIAL_LEN];
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	if (rc == CA_ERR_DENIED && p != NULL && p->doc != NULL &&
+	    issuance_log_seen(env->log, seen, p->seen_kind,
+	    p->doc->instance) == CA_ERR_DENIED)
+		doc_used(res, p, seen);
+}
+
+static void
+doc_result_free(struct attest_result *res)
+{
+	struct doc_priv *p = res->priv;
+
+	if (p == NULL)
+		return;
+	iddoc_identity_free(p->doc);
+	free(p);
+}
+
+static void
+doc_free(void *state)
+{
+	struct doc_state *s = state;
+
+	if (s == NULL)
+		return;
+	iddoc_keys_free(s->keys);
+	free(s);
+}
+
+const struct attestor attestor_iddoc = {
+	.name = "identityDoc",
+	.method = "issue/identityDoc",
+	.wire_type = PROTO_ATTEST_IDENTITY_DOC,
+	.configure = doc_configure,
+	.verify = doc_verify,
+	.conflict = doc_conflict,
+	.result_free = doc_result_free,
+	.free = doc_free,
+};

@@ -2,19 +2,26 @@
 /*
  * join_token: generation, the pasteable string form, strict parsing, the
  * hash the issuance log stores, and the verdict on a presented token
- * against its stored record. See join_token.h for the formats. The module
- * neither reads nor writes the log: the request handler looks the record up
- * by id and consumes it inside the certificate's commit.
+ * against its stored record (see join_token.h for the formats); and the
+ * join token attestor (attestor.h): it finds the token by the hash of the
+ * secret sent, refuses one that is unknown, used, revoked or expired, and
+ * names the token as what the log must consume in the certificate's
+ * commit. Selectors: token:id:ID, token:identity:IDENTITY.
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <openssl/sha.h>
 #include <sodium.h>
 
-#include "common/ca_error.h"
+#include "attest/attestor.h"
 #include "attest/join_token.h"
+#include "common/ca_error.h"
 #include "issuer/policy.h"
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -306,3 +313,202 @@ join_token_verdict(enum join_token_state *state,
 		*state = st;
 	return rc;
 }
+
+/* --- the join token attestor (attestor.h) --- */
+
+/* What the join token attestor keeps for one request. */
+struct jt_priv {
+	struct join_token *tok;		/* the token the secret names */
+	char **grants;			/* its allowed names, split */
+	size_t ngrants;
+	uint8_t hash[ISSUANCE_LOG_HASH_LEN];	/* of the secret sent */
+};
+
+static int
+jt_configure(void **state, const struct attest_config *ac)
+{
+	(void)ac;
+	*state = NULL;
+	return CA_OK;
+}
+
+/* split_lines splits "a\nb" into a new array of new strings. */
+static int
+split_lines(char ***out, size_t *n, const char *s)
+{
+	char **v = NULL;
+	const char *p, *e;
+	size_t k = 0, cap = 1;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '\n')
+			cap++;
+	if ((v = calloc(cap, sizeof(*v))) == NULL)
+		return CA_ERR_NOMEM;
+	for (p = s; *p != '\0'; p = *e == '\0' ? e : e + 1) {
+		e = strchr(p, '\n');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (e == p)
+			continue;
+		if ((v[k] = strndup(p, (size_t)(e - p))) == NULL) {
+			while (k > 0)
+				free(v[--k]);
+			free(v);
+			return CA_ERR_NOMEM;
+		}
+		k++;
+	}
+	*out = v;
+	*n = k;
+	return CA_OK;
+}
+
+static const char *
+iso_time(char *buf, size_t len, int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%" PRId64, t);
+	return buf;
+}
+
+/*
+ * jt_refusal says why a join token that was found cannot be used (rc from
+ * join_token_usable), in the same words whether that was seen when the
+ * request arrived or at its commit; a used token may have been used by this
+ * same request (spent).
+ */
+static void
+jt_refusal(struct attest_result *res, const struct join_token *t, int rc)
+{
+	char when[32];
+
+	if (rc == CA_ERR_EXPIRED) {
+		attest_refuse(res, PROTOCOL_TOKEN_EXPIRED, "join token %s: "
+		    "expired at %s; ask the operator for a new one", t->id,
+		    iso_time(when, sizeof(when), t->expires_at));
+		return;
+	}
+	attest_refuse(res, PROTOCOL_TOKEN_USED, "join token %s: %s at %s; a "
+	    "join token is good for one certificate; ask the operator for a "
+	    "new one", t->id, t->revoked_at != 0 ? "revoked" : "already used",
+	    iso_time(when, sizeof(when), t->revoked_at != 0 ? t->revoked_at :
+	    t->used_at));
+	if (t->used_at != 0 && t->revoked_at == 0) {
+		res->spent = 1;
+		memcpy(res->spent_serial, t->used_serial,
+		    sizeof(res->spent_serial));
+	}
+}
+
+static void
+jt_verify(void *state, const struct attest_env *env,
+    const struct attest_request *req, struct attest_result *res)
+{
+	const PROTO_JOIN_TOKEN *jt = req->evidence->value.join_token;
+	struct jt_priv *p;
+	char *id = NULL;
+	int rc;
+
+	(void)state;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		attest_refuse(res, PROTOCOL_INTERNAL, "out of memory; retry "
+		    "later");
+		return;
+	}
+	res->priv = p;
+	res->attestation = "join-token";
+	if ((id = protocol_string_dup(jt->token_id)) == NULL) {
+		attest_refuse(res, PROTOCOL_BAD_REQUEST, "joinToken: tokenId is "
+		    "not text");
+		goto out;
+	}
+	snprintf(res->who, sizeof(res->who), "token %s", id);
+	issuance_log_token_hash(p->hash, ASN1_STRING_get0_data(jt->secret),
+	    (size_t)ASN1_STRING_length(jt->secret));
+	rc = issuance_log_token_find_hash(env->log, &p->tok, p->hash);
+	if (rc == CA_ERR_NOT_FOUND || (rc == CA_OK &&
+	    strcmp(p->tok->id, id) != 0)) {
+		attest_refuse(res, PROTOCOL_TOKEN_UNKNOWN, "join token %s: "
+		    "unknown, or the secret does not match; check that the "
+		    "whole token was copied, or ask the operator for a new one",
+		    id);
+		goto out;
+	}
+	if (rc != CA_OK) {
+		attest_unavailable(res, rc, res->who);
+		goto out;
+	}
+	snprintf(res->requester, sizeof(res->requester), "%s",
+	    p->tok->identity);
+	if ((rc = join_token_usable(p->tok, (int64_t)env->now)) != CA_OK) {
+		jt_refusal(res, p->tok, rc);
+		goto out;
+	}
+	if (split_lines(&p->grants, &p->ngrants,
+	    p->tok->allowed_names) != CA_OK) {
+		attest_refuse(res, PROTOCOL_INTERNAL, "out of memory; retry "
+		    "later");
+		goto out;
+	}
+	res->id.method = POLICY_JOIN_TOKEN;
+	res->id.names = (const char *const *)p->grants;
+	res->id.nnames = p->ngrants;
+	res->id.profile = p->tok->profile;
+	SHA256((const unsigned char *)p->tok->id, strlen(p->tok->id),
+	    res->evidence);
+	res->token_id = p->tok->id;
+	attest_selector_add(res, "token", "id", p->tok->id);
+	attest_selector_add(res, "token", "identity", p->tok->identity);
+ out:
+	free(id);
+}
+
+static void
+jt_conflict(void *state, const struct attest_env *env,
+    struct attest_result *res, int rc)
+{
+	struct jt_priv *p = res->priv;
+	struct join_token *t = NULL;
+	int urc;
+
+	(void)state;
+	(void)rc;
+	/* The token as it is now: used (maybe by this same request). */
+	if (p != NULL && p->tok != NULL &&
+	    issuance_log_token_find_hash(env->log, &t, p->hash) == CA_OK &&
+	    strcmp(t->id, p->tok->id) == 0 &&
+	    (urc = join_token_usable(t, (int64_t)env->now)) != CA_OK)
+		jt_refusal(res, t, urc);
+	join_token_free(t);
+}
+
+static void
+jt_result_free(struct attest_result *res)
+{
+	struct jt_priv *p = res->priv;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	join_token_free(p->tok);
+	for (i = 0; i < p->ngrants; i++)
+		free(p->grants[i]);
+	free(p->grants);
+	free(p);
+}
+
+const struct attestor attestor_join_token = {
+	.name = "joinToken",
+	.method = "issue/joinToken",
+	.wire_type = PROTO_ATTEST_JOIN_TOKEN,
+	.configure = jt_configure,
+	.verify = jt_verify,
+	.conflict = jt_conflict,
+	.result_free = jt_result_free,
+	.free = NULL,
+};

@@ -4,7 +4,13 @@
  * server's nonce and a signature over the nonce and the CSR's hash) against
  * named anchor sets and returns the identity the leaf certificate proves.
  * Untrusted certificates are decoded with d2i_X509 and trailing bytes are
- * refused; the chain is checked by OpenSSL's X509_verify_cert.
+ * refused; the chain is checked by OpenSSL's X509_verify_cert. The x509pop
+ * attestor (attestor.h) at the end glues it to a request: the nonce is
+ * consumed, this CA's certificates are checked against the log, and a
+ * renewal names its parent for the commit's revocation check. Selectors:
+ * x509pop:subject:, x509pop:sha256: (the leaf's fingerprint), and
+ * x509pop:renewed-serial: for a renewal, or x509pop:anchor:,
+ * x509pop:serial:, x509pop:cn: for a device.
  */
 #include "config.h"
 
@@ -17,11 +23,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "attest/attestor.h"
+#include "attest/nonce.h"
+#include "attest/x509pop.h"
 #include "common/ca_error.h"
 #include "common/profile.h"
-#include "protocol/protocol.h"
 #include "common/weak_key.h"
-#include "attest/x509pop.h"
+#include "protocol/protocol.h"
 
 struct anchor_set {
 	char *name;
@@ -498,3 +506,199 @@ attest_x509pop_verify(struct x509pop_identity **out,
 	sk_X509_pop_free(untrusted, X509_free);
 	return rc;
 }
+
+/* --- the x509pop attestor (attestor.h) --- */
+
+/*
+ * pop_revoked is the revocation hook for this CA's own certificates
+ * (renewals): the log knows them; a manufacturer's it does not.
+ */
+static int
+pop_revoked(void *arg, enum x509pop_kind kind, const uint8_t *serial,
+    size_t serial_len, const X509_NAME *issuer, int *revoked)
+{
+	const struct attest_env *env = arg;
+	struct issuance_cert *c = NULL;
+	int rc;
+
+	(void)issuer;
+	*revoked = 0;
+	if (kind != X509POP_RENEWAL)
+		return CA_OK;
+	if (serial_len != ISSUANCE_LOG_SERIAL_LEN)
+		return ca_error(CA_ERR_DENIED, "the certificate's serial is "
+		    "not one this issuer makes; request a new certificate "
+		    "with a join token");
+	rc = issuance_log_find(env->log, &c, serial);
+	if (rc == CA_ERR_NOT_FOUND)
+		return ca_error(CA_ERR_DENIED, "the certificate is not in this "
+		    "issuer's log; request a new certificate with a join "
+		    "token");
+	if (rc != CA_OK)
+		return rc;
+	if (c->status == ISSUANCE_REVOKED)
+		*revoked = 1;
+	else if (c->status != ISSUANCE_ISSUED)
+		rc = ca_error(CA_ERR_DENIED, "the certificate was never "
+		    "issued (status %s)", issuance_status_name(c->status));
+	issuance_cert_free(c);
+	return rc;
+}
+
+/*
+ * pop_configure makes the anchor sets: this CA's certificate for renewals,
+ * and every certificate of the [issuer] x509pop_device_anchors files for
+ * devices; every key on a chain is checked against the weak-key lists.
+ */
+static int
+pop_configure(void **state, const struct attest_config *ac)
+{
+	struct x509pop_anchors *a = NULL;
+	STACK_OF(X509) *dev = NULL;
+	size_t i;
+	int j, rc;
+
+	*state = NULL;
+	if ((rc = x509pop_anchors_new(&a)) != CA_OK ||
+	    (rc = x509pop_anchors_add(a, "this CA", X509POP_RENEWAL,
+	    ac->inter)) != CA_OK)
+		goto out;
+	x509pop_anchors_set_weak_keys(a, ac->weak);
+	for (i = 0; i < ac->cfg->ndevice_anchors; i++) {
+		if ((dev = sk_X509_new_null()) == NULL) {
+			rc = ca_error(CA_ERR_NOMEM, "x509pop: out of memory");
+			goto out;
+		}
+		if ((rc = profile_certs_read(dev, ac->cfg->device_anchors[i],
+		    64)) != CA_OK)
+			goto out;
+		for (j = 0; j < sk_X509_num(dev); j++)
+			if ((rc = x509pop_anchors_add(a,
+			    ac->cfg->device_anchors[i], X509POP_DEVICE,
+			    sk_X509_value(dev, j))) != CA_OK)
+				goto out;
+		sk_X509_pop_free(dev, X509_free);
+		dev = NULL;
+	}
+	*state = a;
+	a = NULL;
+	rc = CA_OK;
+ out:
+	sk_X509_pop_free(dev, X509_free);
+	x509pop_anchors_free(a);
+	return rc;
+}
+
+/* pop_refuse: attest_refuse with one "x509pop: " in front. */
+static void
+pop_refuse(struct attest_result *res, enum protocol_status st)
+{
+	attest_refuse(res, st, "%s%s", strncmp(ca_error_detail(), "x509pop",
+	    7) == 0 ? "" : "x509pop: ", ca_error_detail());
+}
+
+static void
+pop_verify(void *state, const struct attest_env *env,
+    const struct attest_request *req, struct attest_result *res)
+{
+	const PROTO_X509_POP *pop = req->evidence->value.x509_pop;
+	const uint8_t *chain[PROTOCOL_MAX_CHAIN];
+	size_t chain_len[PROTOCOL_MAX_CHAIN];
+	struct x509pop_evidence ev;
+	struct x509pop_identity *id = NULL;
+	const ASN1_OCTET_STRING *o;
+	char fp[2 * X509POP_FP_LEN + 1];
+	int i, n, rc;
+
+	snprintf(res->who, sizeof(res->who), "x509pop");
+	res->attestation = "x509pop";
+	rc = nonce_consume(env->nonces, ASN1_STRING_get0_data(pop->nonce),
+	    (size_t)ASN1_STRING_length(pop->nonce));
+	if (rc != CA_OK) {
+		pop_refuse(res, PROTOCOL_NONCE_INVALID);
+		return;
+	}
+	n = sk_ASN1_OCTET_STRING_num(pop->chain);
+	if (n < 1 || n > PROTOCOL_MAX_CHAIN) {
+		attest_refuse(res, PROTOCOL_BAD_REQUEST, "x509pop: chain of %d "
+		    "certificates (1..%d)", n, PROTOCOL_MAX_CHAIN);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		o = sk_ASN1_OCTET_STRING_value(pop->chain, i);
+		chain[i] = ASN1_STRING_get0_data(o);
+		chain_len[i] = (size_t)ASN1_STRING_length(o);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.chain = chain;
+	ev.chain_len = chain_len;
+	ev.nchain = (size_t)n;
+	ev.nonce = ASN1_STRING_get0_data(pop->nonce);
+	ev.nonce_len = (size_t)ASN1_STRING_length(pop->nonce);
+	ev.sig = ASN1_STRING_get0_data(pop->signature);
+	ev.sig_len = (size_t)ASN1_STRING_length(pop->signature);
+	ev.csr = req->csr;
+	ev.csr_len = req->csr_len;
+	rc = attest_x509pop_verify(&id, state, &ev, env->now, pop_revoked,
+	    (void *)env);
+	if (rc == CA_ERR_DB || rc == CA_ERR_NOMEM || rc == CA_ERR_INTERNAL) {
+		attest_unavailable(res, rc, "x509pop");
+		return;
+	}
+	if (rc != CA_OK) {
+		pop_refuse(res, PROTOCOL_BAD_ATTESTATION);
+		return;
+	}
+	res->priv = id;
+	snprintf(res->who, sizeof(res->who), "x509pop %s %s",
+	    x509pop_kind_name(id->kind), id->serial_hex);
+	snprintf(res->requester, sizeof(res->requester), "%s",
+	    id->subject[0] != '\0' ? id->subject : id->serial_hex);
+	memcpy(res->evidence, id->fingerprint, sizeof(res->evidence));
+	for (i = 0; i < X509POP_FP_LEN; i++)
+		snprintf(fp + 2 * i, 3, "%02x", id->fingerprint[i]);
+	if (id->kind == X509POP_RENEWAL) {
+		res->id.method = POLICY_X509POP_RENEWAL;
+		res->id.names = (const char *const *)id->names;
+		res->id.nnames = id->nnames;
+		/* A renewal is refused at commit if its parent is revoked. */
+		res->renewal = 1;
+		memcpy(res->parent_serial, id->serial,
+		    sizeof(res->parent_serial));
+		attest_selector_add(res, "x509pop", "renewed-serial",
+		    id->serial_hex);
+	} else {
+		res->id.method = POLICY_X509POP_DEVICE;
+		res->id.serial_hex = id->serial_hex;
+		res->id.cn = id->cn;
+		attest_selector_add(res, "x509pop", "anchor", id->anchor);
+		attest_selector_add(res, "x509pop", "serial", id->serial_hex);
+		if (id->cn != NULL)
+			attest_selector_add(res, "x509pop", "cn", id->cn);
+	}
+	attest_selector_add(res, "x509pop", "subject", id->subject);
+	attest_selector_add(res, "x509pop", "sha256", fp);
+}
+
+static void
+pop_result_free(struct attest_result *res)
+{
+	x509pop_identity_free(res->priv);
+}
+
+static void
+pop_free(void *state)
+{
+	x509pop_anchors_free(state);
+}
+
+const struct attestor attestor_x509pop = {
+	.name = "x509pop",
+	.method = "issue/x509pop",
+	.wire_type = PROTO_ATTEST_X509_POP,
+	.configure = pop_configure,
+	.verify = pop_verify,
+	.conflict = NULL,
+	.result_free = pop_result_free,
+	.free = pop_free,
+};

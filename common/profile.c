@@ -849,3 +849,38 @@ profile_cert_read(X509 **out, const uint8_t *buf, size_t len, const char *name)
 	return der_or_pem_read((ASN1_VALUE **)out, buf, len, name,
 	    ASN1_ITEM_rptr(X509), PEM_STRING_X509, "certificate", "RFC 5280");
 }
+
+int
+profile_certs_read(STACK_OF(X509) *sk, const char *path, int max)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	BIO *b = NULL;
+	X509 *x;
+	int n = 0, rc;
+
+	if ((rc = fileio_read(&buf, &len, path, FILEIO_MAX_SMALL)) != CA_OK)
+		return rc;
+	rc = CA_ERR_CONFIG;
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		goto out;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_num(sk) >= max || !sk_X509_push(sk, x)) {
+			X509_free(x);
+			rc = ca_error(CA_ERR_CONFIG, "%s: more than %d "
+			    "certificates", path, max);
+			goto out;
+		}
+		n++;
+	}
+	ERR_clear_error();
+	if (n == 0) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: no PEM certificate", path);
+		goto out;
+	}
+	rc = CA_OK;
+ out:
+	BIO_free(b);
+	free(buf);
+	return rc;
+}

@@ -195,4 +195,12 @@ int profile_req_read(X509_REQ **out, const uint8_t *buf, size_t len,
 int profile_cert_read(X509 **out, const uint8_t *buf, size_t len,
     const char *name) __attribute__((warn_unused_result));
 
+/*
+ * profile_certs_read appends to sk the PEM certificates in the file at path
+ * (at least one, and sk may hold at most max in all): CA_OK, or
+ * CA_ERR_CONFIG naming the file, or the read error.
+ */
+int profile_certs_read(STACK_OF(X509) *sk, const char *path, int max)
+    __attribute__((warn_unused_result));
+
 #endif /* PROFILE_H */

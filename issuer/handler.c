@@ -35,38 +35,9 @@
 /* Everything one issue request collects on its way. */
 struct issue {
 	struct csr_request *req;	/* the checked CSR: key, CN, names */
-	uint8_t token_hash[ISSUANCE_LOG_HASH_LEN];
-	struct join_token *tok;
-	char **grants;
-	size_t ngrants;
-	struct x509pop_identity *pop;
-	struct iddoc_identity *doc;
-	char seen_kind[IDDOC_MAX_FIELD + 8];
-	struct policy_identity id;
+	struct attest_result att;	/* what its attestor found */
 	struct policy_decision *dec;
-	const char *attestation;
-	const char *requester;
-	uint8_t evidence[SIGNER_EVIDENCE_LEN];
-	char who[300];
 };
-
-char *
-handler_utf8(const ASN1_STRING *s)
-{
-	char *r;
-	int len;
-
-	if (s == NULL)
-		return NULL;
-	len = ASN1_STRING_length(s);
-	if (len < 0 || memchr(ASN1_STRING_get0_data(s), '\0', (size_t)len))
-		return NULL;
-	if ((r = malloc((size_t)len + 1)) == NULL)
-		return NULL;
-	memcpy(r, ASN1_STRING_get0_data(s), (size_t)len);
-	r[len] = '\0';
-	return r;
-}
 
 const struct leaf_profile *
 handler_profile(const struct handler *h, const char *name)
@@ -77,19 +48,6 @@ handler_profile(const struct handler *h, const char *name)
 		if (strcmp(h->profiles[i]->name, name) == 0)
 			return h->profiles[i];
 	return NULL;
-}
-
-/* iso_time formats t as 2026-05-01T12:00:00Z. */
-static const char *
-iso_time(char *buf, size_t len, int64_t t)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%" PRId64, t);
-	return buf;
 }
 
 static PROTO_RESPONSE *
@@ -112,29 +70,11 @@ refuse(enum protocol_status st, const char *fmt, ...)
 static PROTO_RESPONSE *
 unavailable(int rc, const char *what)
 {
-	const char *d = ca_error_detail();
+	struct attest_result res;
 
-	switch (rc) {
-	case CA_ERR_TOKEN_ABSENT:
-	case CA_ERR_HSM:
-	case CA_ERR_PIN:
-	case CA_ERR_PIN_LOCKED:
-		return refuse(PROTOCOL_HSM_UNAVAILABLE, "%s: the CA key's HSM "
-		    "is unavailable (%s); nothing was issued and no token was "
-		    "used; retry later with backoff", what, d);
-	case CA_ERR_DB:
-	case CA_ERR_IO:
-		return refuse(PROTOCOL_LOG_UNAVAILABLE, "%s: the issuance log "
-		    "cannot record it (%s); nothing was issued; retry later "
-		    "with backoff", what, d);
-	case CA_ERR_POLICY:
-	case CA_ERR_EXPIRED:
-		return refuse(PROTOCOL_POLICY, "%s: %s", what, d);
-	default:
-		return refuse(PROTOCOL_INTERNAL, "%s: the issuer failed (%s: "
-		    "%s); nothing was issued; retry later and report it if it "
-		    "persists", what, ca_strerror(rc), d);
-	}
+	memset(&res, 0, sizeof(res));
+	attest_unavailable(&res, rc, what);
+	return refuse(res.status, "%s", res.message);
 }
 
 /*
@@ -157,48 +97,9 @@ csr_refusal(int rc)
 static void
 issue_clear(struct issue *is)
 {
-	size_t i;
-
 	csr_request_free(is->req);
-	join_token_free(is->tok);
-	for (i = 0; i < is->ngrants; i++)
-		free(is->grants[i]);
-	free(is->grants);
-	x509pop_identity_free(is->pop);
-	iddoc_identity_free(is->doc);
+	attest_result_free(&is->att);
 	policy_decision_free(is->dec);
-}
-
-/* split_lines splits "a\nb" into a new array of new strings. */
-static int
-split_lines(char ***out, size_t *n, const char *s)
-{
-	char **v = NULL;
-	const char *p, *e;
-	size_t k = 0, cap = 1;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p == '\n')
-			cap++;
-	if ((v = calloc(cap, sizeof(*v))) == NULL)
-		return CA_ERR_NOMEM;
-	for (p = s; *p != '\0'; p = *e == '\0' ? e : e + 1) {
-		e = strchr(p, '\n');
-		if (e == NULL)
-			e = p + strlen(p);
-		if (e == p)
-			continue;
-		if ((v[k] = strndup(p, (size_t)(e - p))) == NULL) {
-			while (k > 0)
-				free(v[--k]);
-			free(v);
-			return CA_ERR_NOMEM;
-		}
-		k++;
-	}
-	*out = v;
-	*n = k;
-	return CA_OK;
 }
 
 static PROTO_RESPONSE *issued_response(const struct handler *h,
@@ -233,8 +134,8 @@ resent_answer(struct handler *h, const struct issue *is,
 	    CRYPTO_memcmp(c->request_hash, is->req->info_hash,
 	    sizeof(is->req->info_hash)) != 0 ||
 	    c->not_after <= (int64_t)time(NULL) ||
-	    c->attestation == NULL || strcmp(c->attestation,
-	    is->attestation) != 0)
+	    c->attestation == NULL || is->att.attestation == NULL ||
+	    strcmp(c->attestation, is->att.attestation) != 0)
 		goto out;
 	fileio_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN);
 	if ((r = issued_response(h, c->der, c->der_len, "certificate "
@@ -243,253 +144,27 @@ resent_answer(struct handler *h, const struct issue *is,
 		goto out;
 	memcpy(note->serial, hex, sizeof(note->serial));
 	log_info("serial %s: %s resent the request it was issued for; "
-	    "answering with the recorded certificate", hex, is->who);
+	    "answering with the recorded certificate", hex, is->att.who);
  out:
 	issuance_cert_free(c);
 	return r;
 }
 
 /*
- * token_refusal says why a join token that was found cannot be used (rc
- * from join_token_usable), in the same words whether that was seen when
- * the request arrived or when its certificate was committed (another
- * request used the token in between).
+ * attest_refusal answers a request whose attestor refused it: with the
+ * certificate already recorded for it when the evidence was spent on this
+ * same request (resent_answer), else with the attestor's refusal.
  */
 static PROTO_RESPONSE *
-token_refusal(const struct join_token *t, int rc)
-{
-	char when[32];
-
-	if (rc == CA_ERR_EXPIRED)
-		return refuse(PROTOCOL_TOKEN_EXPIRED, "join token %s: expired "
-		    "at %s; ask the operator for a new one", t->id,
-		    iso_time(when, sizeof(when), t->expires_at));
-	return refuse(PROTOCOL_TOKEN_USED, "join token %s: %s at %s; a join "
-	    "token is good for one certificate; ask the operator for a new "
-	    "one", t->id, t->revoked_at != 0 ? "revoked" : "already used",
-	    iso_time(when, sizeof(when), t->revoked_at != 0 ? t->revoked_at :
-	    t->used_at));
-}
-
-static PROTO_RESPONSE *
-attest_token(struct handler *h, struct issue *is, const PROTO_JOIN_TOKEN *jt,
+attest_refusal(struct handler *h, const struct issue *is,
     struct handler_note *note)
 {
-	uint8_t *hash = is->token_hash;
-	char *id = NULL;
-	PROTO_RESPONSE *r = NULL;
-	int rc;
+	PROTO_RESPONSE *r;
 
-	if ((id = handler_utf8(jt->token_id)) == NULL)
-		return refuse(PROTOCOL_BAD_REQUEST, "joinToken: tokenId is "
-		    "not text");
-	snprintf(is->who, sizeof(is->who), "token %s", id);
-	is->attestation = "join-token";
-	issuance_log_token_hash(hash, ASN1_STRING_get0_data(jt->secret),
-	    (size_t)ASN1_STRING_length(jt->secret));
-	rc = issuance_log_token_find_hash(h->log, &is->tok, hash);
-	if (rc == CA_ERR_NOT_FOUND || (rc == CA_OK &&
-	    strcmp(is->tok->id, id) != 0)) {
-		r = refuse(PROTOCOL_TOKEN_UNKNOWN, "join token %s: unknown, or "
-		    "the secret does not match; check that the whole token was "
-		    "copied, or ask the operator for a new one", id);
-		goto out;
-	}
-	if (rc != CA_OK) {
-		r = unavailable(rc, is->who);
-		goto out;
-	}
-	snprintf(note->identity, sizeof(note->identity), "%s",
-	    is->tok->identity);
-	rc = join_token_usable(is->tok, (int64_t)time(NULL));
-	if (rc != CA_OK) {
-		if (is->tok->used_at == 0 || is->tok->revoked_at != 0 ||
-		    (r = resent_answer(h, is, is->tok->used_serial, note)) ==
-		    NULL)
-			r = token_refusal(is->tok, rc);
-		goto out;
-	}
-	if (split_lines(&is->grants, &is->ngrants,
-	    is->tok->allowed_names) != CA_OK) {
-		r = refuse(PROTOCOL_INTERNAL, "out of memory; retry later");
-		goto out;
-	}
-	is->id.method = POLICY_JOIN_TOKEN;
-	is->id.names = (const char *const *)is->grants;
-	is->id.nnames = is->ngrants;
-	is->id.profile = is->tok->profile;
-	is->requester = is->tok->identity;
-	SHA256((const unsigned char *)is->tok->id, strlen(is->tok->id),
-	    is->evidence);
- out:
-	free(id);
-	return r;
-}
-
-/* The x509pop revocation hook: this CA's certificates are in the log. */
-static int
-pop_revoked(void *arg, enum x509pop_kind kind, const uint8_t *serial,
-    size_t serial_len, const X509_NAME *issuer, int *revoked)
-{
-	struct handler *h = arg;
-	struct issuance_cert *c = NULL;
-	int rc;
-
-	(void)issuer;
-	*revoked = 0;
-	if (kind != X509POP_RENEWAL)
-		return CA_OK;
-	if (serial_len != ISSUANCE_LOG_SERIAL_LEN)
-		return ca_error(CA_ERR_DENIED, "the certificate's serial is "
-		    "not one this issuer makes; request a new certificate "
-		    "with a join token");
-	rc = issuance_log_find(h->log, &c, serial);
-	if (rc == CA_ERR_NOT_FOUND)
-		return ca_error(CA_ERR_DENIED, "the certificate is not in this "
-		    "issuer's log; request a new certificate with a join "
-		    "token");
-	if (rc != CA_OK)
-		return rc;
-	if (c->status == ISSUANCE_REVOKED)
-		*revoked = 1;
-	else if (c->status != ISSUANCE_ISSUED)
-		rc = ca_error(CA_ERR_DENIED, "the certificate was never "
-		    "issued (status %s)", issuance_status_name(c->status));
-	issuance_cert_free(c);
-	return rc;
-}
-
-static PROTO_RESPONSE *
-attest_pop(struct handler *h, struct issue *is, const PROTO_X509_POP *pop,
-    const ASN1_OCTET_STRING *csr, struct handler_note *note)
-{
-	const uint8_t *chain[PROTOCOL_MAX_CHAIN];
-	size_t chain_len[PROTOCOL_MAX_CHAIN];
-	struct x509pop_evidence ev;
-	const ASN1_OCTET_STRING *o;
-	int i, n, rc;
-
-	snprintf(is->who, sizeof(is->who), "x509pop");
-	rc = nonce_consume(h->nonces, ASN1_STRING_get0_data(pop->nonce),
-	    (size_t)ASN1_STRING_length(pop->nonce));
-	if (rc != CA_OK)
-		return refuse(PROTOCOL_NONCE_INVALID, "%s%s",
-		    strncmp(ca_error_detail(), "x509pop", 7) == 0 ? "" :
-		    "x509pop: ", ca_error_detail());
-	n = sk_ASN1_OCTET_STRING_num(pop->chain);
-	if (n < 1 || n > PROTOCOL_MAX_CHAIN)
-		return refuse(PROTOCOL_BAD_REQUEST, "x509pop: chain of %d "
-		    "certificates (1..%d)", n, PROTOCOL_MAX_CHAIN);
-	for (i = 0; i < n; i++) {
-		o = sk_ASN1_OCTET_STRING_value(pop->chain, i);
-		chain[i] = ASN1_STRING_get0_data(o);
-		chain_len[i] = (size_t)ASN1_STRING_length(o);
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.chain = chain;
-	ev.chain_len = chain_len;
-	ev.nchain = (size_t)n;
-	ev.nonce = ASN1_STRING_get0_data(pop->nonce);
-	ev.nonce_len = (size_t)ASN1_STRING_length(pop->nonce);
-	ev.sig = ASN1_STRING_get0_data(pop->signature);
-	ev.sig_len = (size_t)ASN1_STRING_length(pop->signature);
-	ev.csr = ASN1_STRING_get0_data(csr);
-	ev.csr_len = (size_t)ASN1_STRING_length(csr);
-	rc = attest_x509pop_verify(&is->pop, h->anchors, &ev, time(NULL),
-	    pop_revoked, h);
-	if (rc == CA_ERR_DB || rc == CA_ERR_NOMEM || rc == CA_ERR_INTERNAL)
-		return unavailable(rc, "x509pop");
-	if (rc != CA_OK)
-		return refuse(PROTOCOL_BAD_ATTESTATION, "%s%s",
-		    strncmp(ca_error_detail(), "x509pop", 7) == 0 ? "" :
-		    "x509pop: ", ca_error_detail());
-	snprintf(is->who, sizeof(is->who), "x509pop %s %s",
-	    x509pop_kind_name(is->pop->kind), is->pop->serial_hex);
-	snprintf(note->identity, sizeof(note->identity), "%s",
-	    is->pop->subject);
-	if (is->pop->kind == X509POP_RENEWAL) {
-		is->id.method = POLICY_X509POP_RENEWAL;
-		is->id.names = (const char *const *)is->pop->names;
-		is->id.nnames = is->pop->nnames;
-	} else {
-		is->id.method = POLICY_X509POP_DEVICE;
-		is->id.serial_hex = is->pop->serial_hex;
-		is->id.cn = is->pop->cn;
-	}
-	is->attestation = "x509pop";
-	is->requester = is->pop->subject[0] != '\0' ? is->pop->subject :
-	    is->pop->serial_hex;
-	memcpy(is->evidence, is->pop->fingerprint, sizeof(is->evidence));
-	return NULL;
-}
-
-static PROTO_RESPONSE *
-attest_doc(struct handler *h, struct issue *is, const PROTO_IDENTITY_DOC *d,
-    struct handler_note *note)
-{
-	struct iddoc_evidence ev;
-	uint8_t seen[ISSUANCE_LOG_SERIAL_LEN];
-	char *key_id = NULL;
-	PROTO_RESPONSE *r = NULL;
-	int rc;
-
-	snprintf(is->who, sizeof(is->who), "identity document");
-	if (h->iddoc_keys == NULL)
-		return refuse(PROTOCOL_BAD_ATTESTATION, "identity documents "
-		    "are not accepted by this issuer (no iddoc_keys "
-		    "configured); use another attestation");
-	if ((key_id = handler_utf8(d->key_id)) == NULL)
-		return refuse(PROTOCOL_BAD_REQUEST, "identityDoc: keyId is "
-		    "not text");
-	memset(&ev, 0, sizeof(ev));
-	ev.doc = ASN1_STRING_get0_data(d->document);
-	ev.doc_len = (size_t)ASN1_STRING_length(d->document);
-	ev.key_id = key_id;
-	ev.sig = ASN1_STRING_get0_data(d->signature);
-	ev.sig_len = (size_t)ASN1_STRING_length(d->signature);
-	rc = attest_iddoc_verify(&is->doc, &h->iddoc, &ev, time(NULL), NULL,
-	    NULL);
-	if (rc == CA_ERR_NOMEM || rc == CA_ERR_INTERNAL) {
-		r = unavailable(rc, "identity document");
-		goto out;
-	}
-	if (rc != CA_OK) {
-		/* attest_iddoc's messages name the document already. */
-		r = refuse(rc == CA_ERR_DENIED ? PROTOCOL_TOKEN_USED :
-		    PROTOCOL_BAD_ATTESTATION, "%s", ca_error_detail());
-		goto out;
-	}
-	snprintf(is->seen_kind, sizeof(is->seen_kind), "iid:%s",
-	    is->doc->platform != NULL ? is->doc->platform : "-");
-	snprintf(is->who, sizeof(is->who), "instance %s", is->doc->instance);
-	snprintf(note->identity, sizeof(note->identity), "%s/%s",
-	    is->seen_kind + 4, is->doc->instance);
-	is->attestation = "iid";
-	memset(seen, 0, sizeof(seen));
-	rc = issuance_log_seen(h->log, seen, is->seen_kind, is->doc->instance);
-	if (rc == CA_ERR_DENIED &&
-	    (r = resent_answer(h, is, seen, note)) != NULL)
-		goto out;
-	if (rc == CA_ERR_DENIED) {
-		r = refuse(PROTOCOL_TOKEN_USED, "identity document: instance "
-		    "%s (%s) already received a certificate; a document is "
-		    "accepted once per instance; renew with x509pop instead",
-		    is->doc->instance, is->seen_kind + 4);
-		goto out;
-	}
-	if (rc != CA_OK) {
-		r = unavailable(rc, is->who);
-		goto out;
-	}
-	is->id.method = POLICY_IDDOC;
-	is->id.instance = is->doc->instance;
-	is->id.account = is->doc->account;
-	is->id.region = is->doc->region;
-	is->requester = is->doc->instance;
-	memcpy(is->evidence, is->doc->digest, sizeof(is->evidence));
- out:
-	free(key_id);
-	return r;
+	if (is->att.spent && (r = resent_answer(h, is, is->att.spent_serial,
+	    note)) != NULL)
+		return r;
+	return refuse(is->att.status, "%s", is->att.message);
 }
 
 /* names_join: "DNS:a\nDNS:b" for the log. */
@@ -583,42 +258,23 @@ nc_check(const struct handler *h, const struct issue *is)
  */
 static PROTO_RESPONSE *
 commit_refusal(struct handler *h, struct issue *is, int rc,
-    struct handler_note *note)
+    const struct attest_env *env, struct handler_note *note)
 {
-	uint8_t seen[ISSUANCE_LOG_SERIAL_LEN];
 	char detail[PROTOCOL_MAX_TEXT];
-	struct join_token *t = NULL;
-	PROTO_RESPONSE *r = NULL;
-	size_t wl = strlen(is->who);
-	int urc;
+	size_t wl = strlen(is->att.who);
 
 	snprintf(detail, sizeof(detail), "%s", ca_error_detail());
-	/* A twin of this request (same attestation and CSR) came first. */
-	if (is->tok != NULL && issuance_log_token_find_hash(h->log, &t,
-	    is->token_hash) == CA_OK && strcmp(t->id, is->tok->id) == 0 &&
-	    (urc = join_token_usable(t, (int64_t)time(NULL))) != CA_OK) {
-		if (t->used_at == 0 || t->revoked_at != 0 ||
-		    (r = resent_answer(h, is, t->used_serial, note)) == NULL)
-			r = token_refusal(t, urc);
-		goto out;
-	}
-	memset(seen, 0, sizeof(seen));
-	if (is->doc != NULL && rc == CA_ERR_DENIED &&
-	    issuance_log_seen(h->log, seen, is->seen_kind,
-	    is->doc->instance) == CA_ERR_DENIED &&
-	    (r = resent_answer(h, is, seen, note)) != NULL)
-		goto out;
-	if (strncmp(detail, is->who, wl) == 0 && (detail[wl] == ':' ||
+	/* The attestor says why, or that the other request was this one. */
+	attest_conflict(h->attest, env, &is->att, rc);
+	if (is->att.status != PROTOCOL_OK)
+		return attest_refusal(h, is, note);
+	if (strncmp(detail, is->att.who, wl) == 0 && (detail[wl] == ':' ||
 	    detail[wl] == ' '))
-		r = refuse(rc == CA_ERR_EXPIRED ? PROTOCOL_TOKEN_EXPIRED :
+		return refuse(rc == CA_ERR_EXPIRED ? PROTOCOL_TOKEN_EXPIRED :
 		    PROTOCOL_TOKEN_USED, "%s; nothing was issued", detail);
-	else
-		r = refuse(rc == CA_ERR_EXPIRED ? PROTOCOL_TOKEN_EXPIRED :
-		    PROTOCOL_TOKEN_USED, "%s: %s; nothing was issued", is->who,
-		    detail);
- out:
-	join_token_free(t);
-	return r;
+	return refuse(rc == CA_ERR_EXPIRED ? PROTOCOL_TOKEN_EXPIRED :
+	    PROTOCOL_TOKEN_USED, "%s: %s; nothing was issued", is->att.who,
+	    detail);
 }
 
 /*
@@ -681,7 +337,8 @@ commit_unsure(struct handler *h, const uint8_t *serial, int rc, const char *d)
 /* issue_sign: reserve, sign, record, commit; then the response. */
 static PROTO_RESPONSE *
 issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
-    long long lifetime, struct handler_note *note)
+    long long lifetime, const struct attest_env *env,
+    struct handler_note *note)
 {
 	struct signer_intent *in = NULL;
 	struct signer_issued *info = NULL;
@@ -715,7 +372,7 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	memcpy(in->spki, is->req->spki, is->req->spki_len);
 	in->spki_len = (uint32_t)is->req->spki_len;
 	in->lifetime = lifetime;
-	memcpy(in->evidence, is->evidence, sizeof(in->evidence));
+	memcpy(in->evidence, is->att.evidence, sizeof(in->evidence));
 
 	rc = issuance_log_reserve(h->log, serial, h->issuer_key_id,
 	    sizeof(h->issuer_key_id));
@@ -743,10 +400,10 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	rec.not_after = info->not_after;
 	rec.der = der;
 	rec.der_len = der_len;
-	rec.requester = (char *)is->requester;
-	rec.attestation = (char *)is->attestation;
-	rec.evidence = is->evidence;
-	rec.evidence_len = sizeof(is->evidence);
+	rec.requester = is->att.requester;
+	rec.attestation = (char *)is->att.attestation;
+	rec.evidence = is->att.evidence;
+	rec.evidence_len = sizeof(is->att.evidence);
 	/* What a resent request is recognized by (resent_answer). */
 	rec.request_hash = is->req->info_hash;
 	rec.request_hash_len = sizeof(is->req->info_hash);
@@ -754,24 +411,22 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	rec.profile = lp->name;
 	memset(&comp, 0, sizeof(comp));
 	comp.cert = &rec;
-	if (is->tok != NULL)
-		comp.token_id = is->tok->id;
-	if (is->doc != NULL) {
-		comp.seen_kind = is->seen_kind;
-		comp.seen_id = is->doc->instance;
-	}
+	/* What the attestor says must be used once. */
+	comp.token_id = is->att.token_id;
+	comp.seen_kind = is->att.seen_kind;
+	comp.seen_id = is->att.seen_id;
 	/* A renewal is refused at commit if its parent was revoked since. */
-	if (is->pop != NULL && is->pop->kind == X509POP_RENEWAL)
-		comp.parent_serial = is->pop->serial;
+	if (is->att.renewal)
+		comp.parent_serial = is->att.parent_serial;
 	rc = issuance_log_complete(h->log, &comp);
 	if (rc == CA_ERR_REVOKED) {
 		r = refuse(PROTOCOL_BAD_ATTESTATION, "%s: %s; ask the operator, "
-		    "or request a new certificate with a join token", is->who,
+		    "or request a new certificate with a join token", is->att.who,
 		    ca_error_detail());
 		goto out;
 	}
 	if (rc == CA_ERR_DENIED || rc == CA_ERR_EXPIRED) {
-		r = commit_refusal(h, is, rc, note);
+		r = commit_refusal(h, is, rc, env, note);
 		goto out;
 	}
 	if (rc != CA_OK) {
@@ -915,10 +570,8 @@ renewal_profile(struct handler *h, const struct issue *is,
 	X509 *old = NULL;
 	int rc;
 
-	if (is->pop->serial_len != ISSUANCE_LOG_SERIAL_LEN)
-		return refuse(PROTOCOL_BAD_ATTESTATION, "%s: not a serial this "
-		    "issuer makes", is->who);
-	if ((rc = issuance_log_find(h->log, &c, is->pop->serial)) != CA_OK)
+	if ((rc = issuance_log_find(h->log, &c, is->att.parent_serial)) !=
+	    CA_OK)
 		return unavailable(rc == CA_ERR_NOT_FOUND ? CA_ERR_DB : rc,
 		    "renewal: the renewed certificate");
 	if (c->profile != NULL && (kept = handler_profile(h, c->profile)) !=
@@ -936,7 +589,7 @@ renewal_profile(struct handler *h, const struct issue *is,
 		    "would give the new certificate a wider %s than the "
 		    "certificate it renews (issued under %s); a renewal keeps "
 		    "what a certificate is for: request a certificate for the "
-		    "new purpose with a join token", is->who, (*lp)->name,
+		    "new purpose with a join token", is->att.who, (*lp)->name,
 		    what, c->profile != NULL ? c->profile : "an unrecorded "
 		    "profile");
  out:
@@ -950,6 +603,8 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
     struct handler_note *note)
 {
 	struct issue is;
+	struct attest_env env;
+	struct attest_request areq;
 	const struct leaf_profile *lp;
 	PROTO_RESPONSE *r = NULL;
 	long long lifetime = 0;
@@ -957,19 +612,7 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 	int rc;
 
 	memset(&is, 0, sizeof(is));
-	switch (ir->attestation->type) {
-	case PROTO_ATTEST_JOIN_TOKEN:
-		note->method = "issue/joinToken";
-		break;
-	case PROTO_ATTEST_X509_POP:
-		note->method = "issue/x509pop";
-		break;
-	case PROTO_ATTEST_IDENTITY_DOC:
-		note->method = "issue/identityDoc";
-		break;
-	default:
-		return refuse(PROTOCOL_BAD_REQUEST, "unknown attestation");
-	}
+	note->method = attest_method(ir->attestation->type);
 	if (ir->lifetime != NULL) {
 		if (ASN1_INTEGER_get_int64(&l, ir->lifetime) != 1 || l < 1 ||
 		    l > PROTOCOL_MAX_LIFETIME)
@@ -984,24 +627,25 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 		r = csr_refusal(rc);
 		goto out;
 	}
-	switch (ir->attestation->type) {
-	case PROTO_ATTEST_JOIN_TOKEN:
-		r = attest_token(h, &is, ir->attestation->value.join_token,
-		    note);
-		break;
-	case PROTO_ATTEST_X509_POP:
-		r = attest_pop(h, &is, ir->attestation->value.x509_pop,
-		    ir->csr, note);
-		break;
-	default:
-		r = attest_doc(h, &is, ir->attestation->value.identity_doc,
-		    note);
-		break;
-	}
-	if (r != NULL)
+	/* The attestor that answers this evidence; the handler knows none. */
+	memset(&env, 0, sizeof(env));
+	env.log = h->log;
+	env.nonces = h->nonces;
+	env.now = time(NULL);
+	memset(&areq, 0, sizeof(areq));
+	areq.evidence = ir->attestation;
+	areq.csr = ASN1_STRING_get0_data(ir->csr);
+	areq.csr_len = (size_t)ASN1_STRING_length(ir->csr);
+	areq.key = is.req->pk;
+	attest_verify(h->attest, &env, &areq, &is.att);
+	snprintf(note->identity, sizeof(note->identity), "%.*s",
+	    (int)sizeof(note->identity) - 1, is.att.requester);
+	if (is.att.status != PROTOCOL_OK) {
+		r = attest_refusal(h, &is, note);
 		goto out;
-	is.id.who = is.who;
-	rc = policy_check(&is.dec, h->policy, &is.id,
+	}
+	is.att.id.who = is.att.who;
+	rc = policy_check(&is.dec, h->policy, &is.att.id,
 	    (const char *const *)is.req->names, is.req->nnames);
 	if (rc == CA_ERR_DENIED) {
 		r = refuse(PROTOCOL_NOT_AUTHORIZED, "%s; request only the "
@@ -1024,8 +668,7 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 		    "this issuer; ask the operator", is.dec->profile);
 		goto out;
 	}
-	if (is.pop != NULL && is.pop->kind == X509POP_RENEWAL &&
-	    (r = renewal_profile(h, &is, &lp)) != NULL)
+	if (is.att.renewal && (r = renewal_profile(h, &is, &lp)) != NULL)
 		goto out;
 	if (profile_key_check(is.req->pk, lp->key_types, "CSR key") != CA_OK) {
 		r = refuse(PROTOCOL_POLICY, "profile %s: %s", lp->name,
@@ -1038,7 +681,7 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 		    lp->name, (long long)lp->max_lifetime);
 		goto out;
 	}
-	r = issue_sign(h, &is, lp, lifetime, note);
+	r = issue_sign(h, &is, lp, lifetime, &env, note);
  out:
 	issue_clear(&is);
 	return r;
@@ -1162,42 +805,6 @@ handler_handle(struct handler *h, uint8_t **out, size_t *out_len,
 	return rc;
 }
 
-/* read_certs appends every PEM certificate of path to sk (at most max). */
-static int
-read_certs(STACK_OF(X509) *sk, const char *path, int max)
-{
-	uint8_t *buf = NULL;
-	size_t len;
-	BIO *b = NULL;
-	X509 *x;
-	int n = 0, rc;
-
-	if ((rc = fileio_read(&buf, &len, path, FILEIO_MAX_SMALL)) != CA_OK)
-		return rc;
-	rc = CA_ERR_CONFIG;
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL)
-		goto out;
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		if (sk_X509_num(sk) >= max || !sk_X509_push(sk, x)) {
-			X509_free(x);
-			rc = ca_error(CA_ERR_CONFIG, "%s: more than %d "
-			    "certificates", path, max);
-			goto out;
-		}
-		n++;
-	}
-	ERR_clear_error();
-	if (n == 0) {
-		rc = ca_error(CA_ERR_CONFIG, "%s: no PEM certificate", path);
-		goto out;
-	}
-	rc = CA_OK;
- out:
-	BIO_free(b);
-	free(buf);
-	return rc;
-}
-
 void
 handler_free(struct handler *h)
 {
@@ -1214,9 +821,8 @@ handler_free(struct handler *h)
 		leaf_profile_free(h->profiles[i]);
 	policy_free(h->policy);
 	nonce_cache_free(h->nonces);
-	x509pop_anchors_free(h->anchors);
+	attest_registry_free(h->attest);
 	weak_key_list_free(h->weak);
-	iddoc_keys_free(h->iddoc_keys);
 	for (i = 0; i < h->nc_npermitted; i++)
 		free(h->nc_permitted[i]);
 	for (i = 0; i < h->nc_nexcluded; i++)
@@ -1261,7 +867,7 @@ nc_load(char ***out, size_t *n, const STACK_OF(GENERAL_SUBTREE) *st)
 		t = sk_GENERAL_SUBTREE_value(st, i);
 		if (t->base->type != GEN_DNS)
 			continue;
-		if (((*out)[*n] = handler_utf8(t->base->d.dNSName)) == NULL)
+		if (((*out)[*n] = protocol_string_dup(t->base->d.dNSName)) == NULL)
 			return CA_ERR_NOMEM;
 		(*n)++;
 	}
@@ -1273,11 +879,11 @@ handler_new(struct handler **out, const struct issuer_config *cfg,
     struct signer *signer, struct issuance_log *log, X509 *inter)
 {
 	struct handler *h = NULL;
-	STACK_OF(X509) *dev = NULL;
+	struct attest_config ac;
 	NAME_CONSTRAINTS *nc = NULL;
 	unsigned int mdlen = 0;
 	size_t i;
-	int j, rc = CA_ERR_INTERNAL;
+	int rc = CA_ERR_INTERNAL;
 
 	*out = NULL;
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
@@ -1294,7 +900,7 @@ handler_new(struct handler **out, const struct issuer_config *cfg,
 		rc = ca_error(CA_ERR_NOMEM, "handler: out of memory");
 		goto out;
 	}
-	if (cfg->chain != NULL && (rc = read_certs(h->chain, cfg->chain,
+	if (cfg->chain != NULL && (rc = profile_certs_read(h->chain, cfg->chain,
 	    PROTOCOL_MAX_CHAIN)) != CA_OK)
 		goto out;
 	if ((rc = weak_key_list_load(&h->weak,
@@ -1329,27 +935,12 @@ handler_new(struct handler **out, const struct issuer_config *cfg,
 	if ((rc = nonce_cache_new(&h->nonces, (size_t)cfg->nonce_max,
 	    (unsigned)cfg->nonce_ttl, NULL, NULL)) != CA_OK)
 		goto out;
-	if ((rc = x509pop_anchors_new(&h->anchors)) != CA_OK ||
-	    (rc = x509pop_anchors_add(h->anchors, "this CA",
-	    X509POP_RENEWAL, inter)) != CA_OK)
+	memset(&ac, 0, sizeof(ac));
+	ac.cfg = cfg;
+	ac.inter = inter;
+	ac.weak = h->weak;
+	if ((rc = attest_registry_new(&h->attest, &ac)) != CA_OK)
 		goto out;
-	x509pop_anchors_set_weak_keys(h->anchors, h->weak);
-	for (i = 0; i < cfg->ndevice_anchors; i++) {
-		if ((dev = sk_X509_new_null()) == NULL) {
-			rc = ca_error(CA_ERR_NOMEM, "handler: out of memory");
-			goto out;
-		}
-		if ((rc = read_certs(dev, cfg->device_anchors[i], 64)) !=
-		    CA_OK)
-			goto out;
-		for (j = 0; j < sk_X509_num(dev); j++)
-			if ((rc = x509pop_anchors_add(h->anchors,
-			    cfg->device_anchors[i], X509POP_DEVICE,
-			    sk_X509_value(dev, j))) != CA_OK)
-				goto out;
-		sk_X509_pop_free(dev, X509_free);
-		dev = NULL;
-	}
 	if (policy_enabled(h->policy, POLICY_X509POP_DEVICE) &&
 	    cfg->ndevice_anchors == 0) {
 		rc = ca_error(CA_ERR_CONFIG, "%s: [policy_x509pop_device] needs "
@@ -1357,16 +948,8 @@ handler_new(struct handler **out, const struct issuer_config *cfg,
 		    config_path(cfg->conf));
 		goto out;
 	}
-	if (cfg->iddoc_keys != NULL) {
-		if ((rc = iddoc_keys_load(&h->iddoc_keys, cfg->conf,
-		    cfg->iddoc_keys)) != CA_OK)
-			goto out;
-		h->iddoc.keys = h->iddoc_keys;
-		h->iddoc.window = cfg->iddoc_window;
-		h->iddoc.skew = cfg->iddoc_skew;
-		h->iddoc.audience = cfg->iddoc_audience;
-		h->iddoc.decode = iddoc_decode_platform_doc;
-	} else if (policy_enabled(h->policy, POLICY_IDDOC)) {
+	if (cfg->iddoc_keys == NULL && policy_enabled(h->policy,
+	    POLICY_IDDOC)) {
 		rc = ca_error(CA_ERR_CONFIG, "%s: [policy_iddoc] needs [issuer] "
 		    "iddoc_keys (a section of platform keys)",
 		    config_path(cfg->conf));
@@ -1377,7 +960,6 @@ handler_new(struct handler **out, const struct issuer_config *cfg,
 	rc = CA_OK;
  out:
 	NAME_CONSTRAINTS_free(nc);
-	sk_X509_pop_free(dev, X509_free);
 	handler_free(h);
 	return rc;
 }

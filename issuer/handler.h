@@ -40,8 +40,7 @@
 
 #include "log/issuance_log.h"
 #include "protocol/protocol.h"
-#include "attest/iddoc.h"
-#include "attest/x509pop.h"
+#include "attest/attestor.h"
 #include "issuer/csr.h"
 #include "issuer/issuer_config.h"
 #include "issuer/leaf_profile.h"
@@ -68,10 +67,8 @@ struct handler {
 	struct leaf_profile *profiles[ISSUER_MAX_PROFILES];
 	size_t nprofiles;
 	struct policy *policy;
-	struct nonce_cache *nonces;
-	struct x509pop_anchors *anchors;
-	struct iddoc_keys *iddoc_keys;		/* NULL: no identity documents */
-	struct iddoc_verifier iddoc;
+	struct nonce_cache *nonces;		/* x509pop's challenge */
+	struct attest_registry *attest;		/* the attestors */
 	/* The intermediate's dNSName constraints (RFC 5280 4.2.1.10). */
 	char **nc_permitted, **nc_excluded;
 	size_t nc_npermitted, nc_nexcluded;
@@ -126,10 +123,6 @@ const struct leaf_profile *handler_profile(const struct handler *h,
  */
 int handler_name_permitted(const struct handler *h, const char *name);
 
-/*
- * handler_utf8 copies an ASN1 string into a new NUL-terminated C string
- * (malloc'd), refusing embedded NULs; NULL on failure or when s is NULL.
- */
-char *handler_utf8(const ASN1_STRING *s);
+
 
 #endif /* HANDLER_H */

@@ -147,8 +147,8 @@ token_create(struct handler *h, const PROTO_TOKEN_CREATE *tc,
 	int rc;
 
 	note->method = "tokenCreate";
-	if ((identity = handler_utf8(tc->identity)) == NULL ||
-	    (profile = handler_utf8(tc->profile)) == NULL ||
+	if ((identity = protocol_string_dup(tc->identity)) == NULL ||
+	    (profile = protocol_string_dup(tc->profile)) == NULL ||
 	    ASN1_INTEGER_get_int64(&ttl, tc->ttl) != 1) {
 		r = protocol_response_error(PROTOCOL_BAD_REQUEST, "tokenCreate: "
 		    "identity, profile or ttl is not valid");
@@ -163,7 +163,7 @@ token_create(struct handler *h, const PROTO_TOKEN_CREATE *tc,
 	}
 	for (i = 0; i < (size_t)sk_ASN1_UTF8STRING_num(tc->names) &&
 	    i < PROTOCOL_MAX_NAMES; i++) {
-		if ((names[nnames] = handler_utf8(sk_ASN1_UTF8STRING_value(
+		if ((names[nnames] = protocol_string_dup(sk_ASN1_UTF8STRING_value(
 		    tc->names, (int)i))) == NULL) {
 			r = protocol_response_error(PROTOCOL_BAD_REQUEST,
 			    "tokenCreate: name %zu is not text", i + 1);
@@ -353,7 +353,7 @@ token_revoke(struct handler *h, const PROTO_TOKEN_REVOKE *tr,
 	int rc;
 
 	note->method = "tokenRevoke";
-	if ((id = handler_utf8(tr->token_id)) == NULL)
+	if ((id = protocol_string_dup(tr->token_id)) == NULL)
 		return protocol_response_error(PROTOCOL_BAD_REQUEST,
 		    "tokenRevoke: the token id is not text");
 	snprintf(note->identity, sizeof(note->identity), "token %s", id);

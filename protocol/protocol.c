@@ -774,3 +774,21 @@ protocol_platform_doc_encode(uint8_t **out, size_t *out_len,
 	    "PlatformDocument", check_platform_doc_v,
 	    (const ASN1_VALUE *)doc);
 }
+
+char *
+protocol_string_dup(const ASN1_STRING *s)
+{
+	char *r;
+	int len;
+
+	if (s == NULL)
+		return NULL;
+	len = ASN1_STRING_length(s);
+	if (len < 0 || memchr(ASN1_STRING_get0_data(s), '\0', (size_t)len))
+		return NULL;
+	if ((r = malloc((size_t)len + 1)) == NULL)
+		return NULL;
+	memcpy(r, ASN1_STRING_get0_data(s), (size_t)len);
+	r[len] = '\0';
+	return r;
+}

@@ -526,4 +526,11 @@ int protocol_iddoc_sign(uint8_t sig[PROTOCOL_ED25519_SIG_LEN],
     const uint8_t sk[64], const uint8_t *doc, size_t doc_len)
     __attribute__((warn_unused_result));
 
+/*
+ * protocol_string_dup copies an ASN.1 string into a new NUL-terminated C
+ * string (malloc'd, freed by the caller), refusing embedded NULs; NULL on
+ * failure or when s is NULL.
+ */
+char *protocol_string_dup(const ASN1_STRING *s);
+
 #endif /* PROTOCOL_H */
