@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "attest/attestor.h"
@@ -239,7 +242,7 @@ attest_iddoc_verify(struct iddoc_identity **out,
     const struct iddoc_verifier *v, const struct iddoc_evidence *ev,
     time_t now, iddoc_seen_fn seen, void *seen_arg)
 {
-	struct iddoc_fields f = { NULL, NULL, NULL, NULL, NULL, 0 };
+	struct iddoc_fields f;
 	struct iddoc_identity *id = NULL;
 	const struct iddoc_key *key;
 	uint8_t *tbs = NULL;
@@ -248,6 +251,7 @@ attest_iddoc_verify(struct iddoc_identity **out,
 	int rc = CA_ERR_INTERNAL, was_seen = 0;
 
 	*out = NULL;
+	memset(&f, 0, sizeof(f));
 	if (v == NULL || ev == NULL || v->decode == NULL || v->window <= 0 ||
 	    v->skew < 0)
 		return ca_error(CA_ERR_USAGE, "attest_iddoc_verify: bad "
@@ -337,6 +341,8 @@ attest_iddoc_verify(struct iddoc_identity **out,
 	id->account = f.account;
 	id->region = f.region;
 	id->issued_at = f.issued_at;
+	id->has_key_binding = f.has_key_binding;
+	memcpy(id->key_binding, f.key_binding, sizeof(id->key_binding));
 	f.platform = f.instance = f.account = f.region = NULL;
 	*out = id;
 	id = NULL;
@@ -397,6 +403,11 @@ iddoc_decode_platform_doc(void *arg, struct iddoc_fields *out,
 		goto out;
 	}
 	out->issued_at = timegm(&tm);
+	if (pd->key_binding != NULL) {
+		out->has_key_binding = 1;
+		memcpy(out->key_binding, ASN1_STRING_get0_data(pd->key_binding),
+		    sizeof(out->key_binding));
+	}
 	rc = CA_OK;
  out:
 	PROTO_PLATFORM_DOC_free(pd);
@@ -409,6 +420,7 @@ iddoc_decode_platform_doc(void *arg, struct iddoc_fields *out,
 struct doc_state {
 	struct iddoc_keys *keys;
 	struct iddoc_verifier v;
+	int binding_optional;		/* [issuer] iddoc_binding = optional */
 };
 
 /* What it keeps for one request. */
@@ -439,6 +451,7 @@ doc_configure(void **state, const struct attest_config *ac)
 	s->v.skew = ac->cfg->iddoc_skew;
 	s->v.audience = ac->cfg->iddoc_audience;
 	s->v.decode = iddoc_decode_platform_doc;
+	s->binding_optional = ac->cfg->iddoc_binding_optional;
 	*state = s;
 	s = NULL;
 	rc = CA_OK;
@@ -448,6 +461,49 @@ doc_configure(void **state, const struct attest_config *ac)
 		free(s);
 	}
 	return rc;
+}
+
+/*
+ * doc_binding_check: the document's keyBinding must be the SHA-256 of the
+ * CSR key's DER SubjectPublicKeyInfo, so that a document copied from the
+ * machine it was made for cannot get a certificate for another key. A
+ * document without one is refused unless iddoc_binding = optional.
+ */
+static int
+doc_binding_check(struct attest_result *res, const struct doc_state *s,
+    const struct iddoc_identity *doc, const EVP_PKEY *key)
+{
+	unsigned char *spki = NULL;
+	uint8_t h[IDDOC_DIGEST_LEN];
+	int len, same;
+
+	if (!doc->has_key_binding) {
+		if (s->binding_optional)
+			return CA_OK;
+		attest_refuse(res, PROTOCOL_BAD_ATTESTATION, "identity document "
+		    "for instance %s: not bound to the request; the platform "
+		    "must sign keyBinding, the SHA-256 of the certificate "
+		    "key's SubjectPublicKeyInfo, into the document "
+		    "(docs/protocol.md), so that a copied document is useless",
+		    doc->instance);
+		return CA_ERR_DENIED;
+	}
+	if ((len = i2d_PUBKEY((EVP_PKEY *)key, &spki)) <= 0) {
+		attest_refuse(res, PROTOCOL_INTERNAL, "out of memory; retry "
+		    "later");
+		return CA_ERR_NOMEM;
+	}
+	SHA256(spki, (size_t)len, h);
+	OPENSSL_free(spki);
+	same = CRYPTO_memcmp(h, doc->key_binding, sizeof(h)) == 0;
+	if (!same) {
+		attest_refuse(res, PROTOCOL_BAD_ATTESTATION, "identity document "
+		    "for instance %s: bound to another key (its keyBinding is "
+		    "not the SHA-256 of this CSR's SubjectPublicKeyInfo); ask "
+		    "the platform for a document for this key", doc->instance);
+		return CA_ERR_DENIED;
+	}
+	return CA_OK;
 }
 
 /* doc_used: the instance already has a certificate (maybe for this one). */
@@ -511,6 +567,9 @@ doc_verify(void *state, const struct attest_env *env,
 		    PROTOCOL_BAD_ATTESTATION, "%s", ca_error_detail());
 		goto out;
 	}
+	/* A copied document is useless: it names the key it is for. */
+	if ((rc = doc_binding_check(res, s, p->doc, req->key)) != CA_OK)
+		goto out;
 	snprintf(p->seen_kind, sizeof(p->seen_kind), "iid:%s",
 	    p->doc->platform != NULL ? p->doc->platform : "-");
 	snprintf(res->who, sizeof(res->who), "instance %s", p->doc->instance);

@@ -49,6 +49,8 @@ struct iddoc_fields {
 	char *region;
 	char *audience;		/* optional: the issuer it is meant for */
 	time_t issued_at;
+	int has_key_binding;	/* the document names the certificate key */
+	uint8_t key_binding[IDDOC_DIGEST_LEN];	/* SHA-256 of its SPKI */
 };
 
 /*
@@ -92,6 +94,8 @@ struct iddoc_identity {
 	char *region;
 	time_t issued_at;
 	uint8_t digest[IDDOC_DIGEST_LEN];
+	int has_key_binding;		/* as in struct iddoc_fields */
+	uint8_t key_binding[IDDOC_DIGEST_LEN];
 };
 
 /* iddoc_keys_new: an empty key ring, freed with iddoc_keys_free. */

@@ -24,7 +24,8 @@ static const char *const issuer_keys[] = {
 	"tls_cert", "tls_key", "workers", "max_connections",
 	"max_connections_per_peer", "idle_timeout", "csr_subject", "profiles",
 	"nonce_ttl", "nonce_max", "x509pop_device_anchors", "iddoc_keys",
-	"iddoc_window", "iddoc_skew", "iddoc_audience", "log_level",
+	"iddoc_window", "iddoc_skew", "iddoc_audience", "iddoc_binding",
+	"log_level",
 	"weak_keys", NULL
 };
 
@@ -240,9 +241,22 @@ issuer_config_load(struct issuer_config **out, const char *path)
 	    "iddoc_skew", IDDOC_SKEW_DEFAULT, 0, 3600)) != CA_OK ||
 	    (rc = config_get_string(&ic->iddoc_audience, ic->conf, sec,
 	    "iddoc_audience", NULL)) != CA_OK ||
+	    (rc = config_get_string(&s, ic->conf, sec, "iddoc_binding",
+	    "required")) != CA_OK ||
 	    (rc = config_get_int(&ic->log_level, ic->conf, sec, "log_level",
 	    2, 0, 3)) != CA_OK)
 		goto out;
+	if (strcmp(s, "required") == 0)
+		ic->iddoc_binding_optional = 0;
+	else if (strcmp(s, "optional") == 0)
+		ic->iddoc_binding_optional = 1;
+	else {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [%s] iddoc_binding: \"%s\" is "
+		    "neither required (the default: a document must name the "
+		    "certificate key) nor optional", config_path(ic->conf),
+		    sec, s);
+		goto out;
+	}
 	if ((rc = config_get_int(&ic->max_connections, ic->conf, sec,
 	    "max_connections", CONN_LIMIT_TOTAL_DEFAULT, 1,
 	    CONN_LIMIT_MAX_TOTAL)) != CA_OK ||

@@ -57,6 +57,7 @@ struct issuer_config {
 	long iddoc_window;
 	long iddoc_skew;
 	const char *iddoc_audience;	/* may be NULL */
+	int iddoc_binding_optional;	/* iddoc_binding = optional */
 	long log_level;			/* 0 err .. 3 debug */
 };
 

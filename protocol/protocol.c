@@ -251,6 +251,12 @@ check_platform_doc(const PROTO_PLATFORM_DOC *d)
 	if (d->audience != NULL && (rc = check_utf8(d->audience,
 	    "PlatformDocument.audience", 1, PROTOCOL_MAX_STRING)) != CA_OK)
 		return rc;
+	if (d->key_binding != NULL &&
+	    ASN1_STRING_length(d->key_binding) != PROTOCOL_KEY_BINDING_LEN)
+		return ca_error(CA_ERR_INVALID, "PlatformDocument.keyBinding: "
+		    "%d bytes; it is the SHA-256 (%d bytes) of the certificate "
+		    "key's SubjectPublicKeyInfo", ASN1_STRING_length(
+		    d->key_binding), PROTOCOL_KEY_BINDING_LEN);
 	return CA_OK;
 }
 

@@ -159,6 +159,8 @@ typedef struct proto_identity_doc_st {
 	ASN1_OCTET_STRING *signature;	/* Ed25519 */
 } PROTO_IDENTITY_DOC;
 
+#define PROTOCOL_KEY_BINDING_LEN	32	/* PlatformDocument.keyBinding */
+
 typedef struct proto_platform_doc_st {
 	ASN1_INTEGER *version;
 	ASN1_UTF8STRING *platform;
@@ -168,6 +170,7 @@ typedef struct proto_platform_doc_st {
 	ASN1_GENERALIZEDTIME *issued_at;
 	ASN1_UTF8STRING *hostname;	/* OPTIONAL */
 	ASN1_UTF8STRING *audience;	/* OPTIONAL */
+	ASN1_OCTET_STRING *key_binding;	/* OPTIONAL: SHA-256 of the SPKI */
 } PROTO_PLATFORM_DOC;
 
 typedef struct proto_attestation_st {

@@ -34,7 +34,11 @@ PK=$(openssl pkey -in "$T/platform.pem" -pubout -outform DER |
 [ ${#PK} -eq 64 ] || fail "platform public key: '$PK' is not 32 bytes of hex"
 ok "platform Ed25519 key made with openssl, public key $PK"
 
+# The checks before the last section run with iddoc_binding = optional
+# (the client makes its key as it goes); the last section restarts the
+# issuer with the default, required, and checks the binding.
 ISS_ISSUER_CONF="iddoc_keys     = iddoc_keys
+iddoc_binding  = optional
 iddoc_window   = $WINDOW
 iddoc_skew     = $SKEW
 iddoc_audience = $AUDIENCE"
@@ -49,13 +53,15 @@ accounts = $ACCOUNT"
 iss_setup
 iss_start
 
-# doc_make NAME INSTANCE ISSUED_AT [ACCOUNT [AUDIENCE]]: $T/NAME.der, a DER
-# PlatformDocument (docs/protocol.md) made by openssl. AUDIENCE "-" leaves
-# it out.
+# doc_make NAME INSTANCE ISSUED_AT [ACCOUNT [AUDIENCE [BINDING]]]: $T/NAME.der,
+# a DER PlatformDocument (docs/protocol.md) made by openssl. AUDIENCE "-"
+# leaves it out; BINDING (hex) is its keyBinding.
 doc_make() {
 	gt=$(date -u -d "@$3" +%Y%m%d%H%M%SZ)
 	aud="audience = EXP:1,UTF8:${5:-$AUDIENCE}"
 	[ "${5:-}" = - ] && aud=
+	bind=
+	[ -n "${6:-}" ] && bind="binding = EXP:2,FORMAT:HEX,OCTETSTRING:$6"
 	cat >"$T/$1.cnf" <<EOF
 asn1 = SEQUENCE:doc
 [doc]
@@ -67,6 +73,7 @@ region   = UTF8:r1
 issued   = GENTIME:$gt
 hostname = EXP:0,UTF8:$2.internal
 $aud
+$bind
 EOF
 	openssl asn1parse -genconf "$T/$1.cnf" -out "$T/$1.der" >/dev/null ||
 	    fail "openssl asn1parse -genconf $T/$1.cnf"
@@ -311,6 +318,49 @@ audience_case "a document for another audience" au i-aud
 doc_make na i-noaud "$(date +%s)" "$ACCOUNT" -
 doc_sign na
 audience_case "a document without an audience" na i-noaud
+
+# --- the document is bound to the request (the default) ---------------------
+
+# With iddoc_binding = required a document must name the certificate key
+# (keyBinding, the SHA-256 of its DER SubjectPublicKeyInfo): one copied
+# from the machine it was made for is useless with another key.
+iss_stop
+sed -i '/^iddoc_binding  = optional$/d' "$CA/issuer.cnf"
+grep -q '^iddoc_binding' "$CA/issuer.cnf" && fail "iddoc_binding is still set"
+iss_start same
+spki_hash() {
+	openssl pkey -in "$1" -pubout -outform DER | openssl dgst -sha256 -r |
+	    cut -d' ' -f1
+}
+for k in kb1 kb2; do
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	    -out "$T/$k.pem" 2>/dev/null || fail "openssl genpkey $k"
+done
+doc_make nb i-nobind "$(date +%s)"
+doc_sign nb
+refused "an unbound document where binding is required" 1 \
+    'badAttestation.*i-nobind: not bound to the request' r9 \
+    --iddoc "$T/nb.der" --iddoc-sig "$T/nb.sig" --iddoc-key-id cloud-1 \
+    --name i-nobind.r1.compute.example.internal
+doc_make bd i-bound "$(date +%s)" "$ACCOUNT" "$AUDIENCE" "$(spki_hash "$T/kb1.pem")"
+doc_sign bd
+log_state >"$T/state.before"
+car_refused "the bound document with another key" 1 \
+    'badAttestation.*i-bound: bound to another key' \
+    request -s "$URL" --iddoc "$T/bd.der" --iddoc-sig "$T/bd.sig" \
+    --iddoc-key-id cloud-1 --name i-bound.r1.compute.example.internal \
+    --key "$T/kb2.pem" --cert-out "$T/cb2.pem"
+assert_unchanged "the bound document with another key" "$T/state.before"
+[ ! -e "$T/cb2.pem" ] || fail "a refused request wrote cb2.pem"
+car_ok "the bound document with its own key" request -s "$URL" \
+    --iddoc "$T/bd.der" --iddoc-sig "$T/bd.sig" --iddoc-key-id cloud-1 \
+    --name i-bound.r1.compute.example.internal --key "$T/kb1.pem" \
+    --cert-out "$T/cb1.pem"
+[ "$(openssl x509 -in "$T/cb1.pem" -noout -pubkey)" = \
+    "$(openssl pkey -in "$T/kb1.pem" -pubout)" ] ||
+    fail "cb1.pem does not certify kb1.pem's key"
+ok "identity documents are bound to the key they name"
+certs_in_log "$T/cb1.pem"
 
 car_ok "carapace log verify" log verify -S "$OPS"
 iss_stop

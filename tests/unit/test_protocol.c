@@ -917,6 +917,37 @@ test_iddoc(void)
 	    CA_ERR_INVALID);
 	free(tbs);
 	OPENSSL_free(der);
+	PROTO_PLATFORM_DOC_free(doc2);
+	doc2 = NULL;
+
+	/* keyBinding: 32 bytes round-trip; any other length is refused. */
+	{
+		uint8_t h[33];
+
+		memset(h, 0xab, sizeof(h));
+		CU_ASSERT_FATAL((doc->key_binding = ASN1_OCTET_STRING_new()) !=
+		    NULL);
+		CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(doc->key_binding, h,
+		    PROTOCOL_KEY_BINDING_LEN) == 1);
+		CU_ASSERT_FATAL(protocol_platform_doc_encode(&der, &len, doc) ==
+		    CA_OK);
+		CU_ASSERT_EQUAL(protocol_platform_doc_decode(&doc2, der, len),
+		    CA_OK);
+		CU_ASSERT(doc2 != NULL && ASN1_STRING_length(
+		    doc2->key_binding) == PROTOCOL_KEY_BINDING_LEN);
+		PROTO_PLATFORM_DOC_free(doc2);
+		doc2 = NULL;
+		OPENSSL_free(der);
+		CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(doc->key_binding, h,
+		    sizeof(h)) == 1);
+		if (protocol_platform_doc_encode(&der, &len, doc) == CA_OK) {
+			CU_ASSERT_EQUAL(protocol_platform_doc_decode(&doc2, der,
+			    len), CA_ERR_INVALID);
+			CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(),
+			    "keyBinding"));
+			OPENSSL_free(der);
+		}
+	}
 	PROTO_PLATFORM_DOC_free(doc);
 	PROTO_PLATFORM_DOC_free(doc2);
 }
