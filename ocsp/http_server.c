@@ -93,6 +93,12 @@ struct http_server {
 	pthread_mutex_t mu;
 	int mu_init;
 	atomic_long nconns;
+	/*
+	 * Under pressure from when the table is more than half full until it
+	 * is back to a quarter: idle connections get idle_busy_ms meanwhile
+	 * (hysteresis, so that a flood is cleared out, not trimmed to half).
+	 */
+	atomic_int pressure;
 	long nevicting;		/* evicted, not yet closed by their owner */
 	struct http_peers *peers;
 	struct conn *idle_head, *idle_tail;
@@ -196,7 +202,9 @@ conn_close(struct worker *w, struct conn *c)
 	http_peers_remove(s->peers, c->peer);
 	if (atomic_load(&c->evicted))
 		s->nevicting--;
-	atomic_fetch_sub(&s->nconns, 1);
+	/* Back to a quarter: the pressure is over (see sweep). */
+	if (atomic_fetch_sub(&s->nconns, 1) - 1 <= s->cfg.max_conns / 4)
+		atomic_store(&s->pressure, 0);
 	pthread_mutex_unlock(&s->mu);
 	close(c->fd);	/* also leaves the epoll set */
 	free(c->in);
@@ -610,8 +618,8 @@ accept_some(struct worker *w)
 
 /*
  * sweep closes the connections past their deadline, those another worker
- * evicted, and, while the table is more than half full, those idle for
- * idle_busy_ms.
+ * evicted, and, under pressure (from more than half full until back to a
+ * quarter), those idle for idle_busy_ms.
  */
 static void
 sweep(struct worker *w)
@@ -619,9 +627,15 @@ sweep(struct worker *w)
 	struct http_server *s = w->srv;
 	struct conn *c, *next;
 	int64_t now = now_ms();
+	long n;
 	int busy;
 
-	busy = atomic_load(&s->nconns) > s->cfg.max_conns / 2;
+	n = atomic_load(&s->nconns);
+	if (n > s->cfg.max_conns / 2)
+		atomic_store(&s->pressure, 1);
+	else if (n <= s->cfg.max_conns / 4)
+		atomic_store(&s->pressure, 0);
+	busy = atomic_load(&s->pressure);
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		if (now >= c->deadline || atomic_load(&c->evicted) ||
@@ -758,6 +772,7 @@ http_server_start(struct http_server **out,
 	s->lfd = s->efd = -1;
 	atomic_init(&s->stop, 0);
 	atomic_init(&s->nconns, 0);
+	atomic_init(&s->pressure, 0);
 	if (s->cfg.max_conns <= 0)
 		s->cfg.max_conns = HTTP_SERVER_MAX_CONNS_DEF;
 	if (s->cfg.timeout_ms <= 0)

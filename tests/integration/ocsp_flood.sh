@@ -163,7 +163,9 @@ ocsp_start "max_connections = 16" "max_connections_per_address = 16" \
 "$FLOOD" hold 127.0.0.2 127.0.0.1 "$PORT" 12 15 >"$T/busy.out" ||
     fail "http_flood hold 12"
 n=$(hold_count "$T/busy.out" closed)
-[ "$n" = 12 ] || { cat "$T/busy.out"; fail "12 of 16 idle: $n closed within 15 s"; }
+# Under pressure (over half full) idle connections are closed after 1 s
+# until the table is back to a quarter (4 of 16): at least 8 of the 12.
+[ "$n" -ge 8 ] || { cat "$T/busy.out"; fail "12 of 16 idle: only $n closed within 15 s"; }
 open_at=$(awk 'NR == 1 { print $3 }' "$T/busy.out")
 last=$(awk 'NR > 1 && $2 > max { max = $2 } END { print max }' "$T/busy.out")
 first=$(awk 'NR > 1 && (min == "" || $2 < min) { min = $2 } END { print min }' "$T/busy.out")
