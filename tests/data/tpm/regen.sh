@@ -32,6 +32,7 @@ done
 cp "$T/ecc/ek.crt" "$D/ek-ecc.crt"
 cp "$T/ecc/ek.pub" "$D/ek-ecc.pub"
 
+# The bad-* and no-cert seeds are hand-made variants and stay as they are.
 C=$S/tests/fuzz/corpus
 mkdir -p "$C/tpm_public" "$C/tpm_attest" "$C/tpm_ek"
 cp "$D/ak.pub" "$C/tpm_public/ak"
