@@ -118,8 +118,8 @@ char *tpm_hex(const uint8_t *buf, size_t len);
 /* --- EK (tpm_ek.c) --- */
 
 /*
- * tpm_ek_verify checks an EK: pub is its TPM2B_PUBLIC (RSA 2048 or ECC
- * P-256, a restricted decryption key with an AES-CFB storage scheme, per
+ * tpm_ek_verify checks an EK: pub is its TPM2B_PUBLIC (RSA 2048/3072 or
+ * ECC P-256/P-384, a restricted decryption key with an AES-CFB storage scheme, per
  * the TCG EK Credential Profile templates), cert its DER certificate (may be
  * NULL with cert_len 0). With a certificate: its key must be the EK's, and
  * it must chain to trust->cas at time now; a chain that does not verify is
