@@ -50,7 +50,8 @@ sw_kdfa(uint8_t *out, size_t len, const EVP_MD *md, const uint8_t *key,
 	for (i = 1; done < len; i++) {
 		be32(msg, i);
 		memcpy(msg + 4, label, ll);
-		memcpy(msg + 4 + ll, ctx, ctx_len);
+		if (ctx_len > 0)
+			memcpy(msg + 4 + ll, ctx, ctx_len);
 		be32(msg + 4 + ll + ctx_len, (uint32_t)(len * 8));
 		m = 8 + ll + ctx_len;
 		CU_ASSERT_FATAL(HMAC(md, key, (int)key_len, msg, m, blk,
