@@ -29,6 +29,7 @@ enum {
 	OPT_CERT_OUT, OPT_CHAIN_OUT, OPT_CERT, OPT_CHAIN, OPT_NEW_KEY,
 	OPT_IDENTITY, OPT_TTL, OPT_REASON, OPT_STATUS, OPT_LOG, OPT_IDDOC,
 	OPT_IDDOC_SIG, OPT_IDDOC_KEY_ID, OPT_GROUP, OPT_MODULE, OPT_PIN_SOURCE,
+	OPT_SELECTOR,
 };
 
 /* Which options a subcommand takes (bits). */
@@ -58,6 +59,7 @@ enum {
 #define O_IDDOC		0x00800000u
 #define O_GROUP		0x01000000u
 #define O_HSM		0x02000000u
+#define O_SELECTOR	0x04000000u
 
 #define O_CLIENT	(O_SERVER | O_CA | O_TIMEOUT)
 #define O_OPERATOR	(O_SOCKET | O_TIMEOUT)
@@ -86,6 +88,7 @@ static const struct option longopts[] = {
 	{ "out", required_argument, NULL, 'o' },
 	{ "reason", required_argument, NULL, OPT_REASON },
 	{ "status", required_argument, NULL, OPT_STATUS },
+	{ "selector", required_argument, NULL, OPT_SELECTOR },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "iddoc", required_argument, NULL, OPT_IDDOC },
 	{ "iddoc-sig", required_argument, NULL, OPT_IDDOC_SIG },
@@ -210,17 +213,27 @@ static const struct cmd cmds[] = {
 "usage: carapace token revoke [-S URL] ID\n"
 "\n"
 "Revokes an unused join token.\n" },
-	{ CMD_REVOKE, "revoke", NULL, O_OPERATOR | O_REASON, 1,
+	{ CMD_REVOKE, "revoke", NULL, O_OPERATOR | O_REASON | O_SELECTOR, 1,
 "usage: carapace revoke [-S URL] SERIAL --reason REASON\n"
+"       carapace revoke [-S URL] --selector SELECTOR --reason REASON\n"
 "\n"
 "Revokes a certificate. SERIAL is in hex; REASON is an RFC 5280 5.3.1\n"
 "name: unspecified, keyCompromise, cACompromise, affiliationChanged,\n"
 "superseded, cessationOfOperation, privilegeWithdrawn, aACompromise.\n"
-"Revocation is final: certificateHold and removeFromCRL are refused.\n" },
-	{ CMD_LIST, "list", NULL, O_OPERATOR | O_STATUS, 0,
-"usage: carapace list [-S URL] [--status issued|revoked|reserved|abandoned]\n"
+"Revocation is final: certificateHold and removeFromCRL are refused.\n"
 "\n"
-"Lists certificates: SERIAL STATUS NOTAFTER SUBJECT NAMES.\n" },
+"  --selector S         instead of one SERIAL: every issued certificate\n"
+"                       attested with S (kind:fact:value, such as\n"
+"                       token:id:t-8f3a19c2), renewals included, in one\n"
+"                       transaction; prints each serial and the count\n" },
+	{ CMD_LIST, "list", NULL, O_OPERATOR | O_STATUS | O_SELECTOR, 0,
+"usage: carapace list [-S URL] [--status issued|revoked|reserved|abandoned]\n"
+"           [--selector SELECTOR]\n"
+"\n"
+"Lists certificates: SERIAL STATUS NOTAFTER SUBJECT NAMES.\n"
+"\n"
+"  --selector S         only those attested with S (kind:fact:value),\n"
+"                       renewals included\n" },
 	{ CMD_SHOW, "show", NULL, O_OPERATOR, 1,
 "usage: carapace show [-S URL] SERIAL\n"
 "\n"
@@ -298,6 +311,7 @@ opt_bit(int ch)
 	case 'o': return O_OUT;
 	case OPT_REASON: return O_REASON;
 	case OPT_STATUS: return O_STATUS;
+	case OPT_SELECTOR: return O_SELECTOR;
 	case OPT_LOG: return O_LOG;
 	case OPT_GROUP: return O_GROUP;
 	case OPT_MODULE: case OPT_PIN_SOURCE: return O_HSM;
@@ -503,6 +517,9 @@ run(const struct cmd *c, int argc, char *argv[])
 		case OPT_STATUS:
 			op.status = optarg;
 			break;
+		case OPT_SELECTOR:
+			op.selector = optarg;
+			break;
 		case OPT_LOG:
 			op.log = optarg;
 			break;
@@ -515,11 +532,18 @@ run(const struct cmd *c, int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > c->nargs)
+	if (c->id == CMD_REVOKE && op.selector != NULL) {
+		/* Revoke by selector: no SERIAL. */
+		if (argc > 0)
+			return usage_err(c, "--selector and SERIAL do not go "
+			    "together; give one of them:", argv[0]);
+		argc = c->nargs;
+		arg = NULL;
+	} else if (argc > c->nargs)
 		return usage_err(c, "unexpected argument", argv[c->nargs]);
 	if (argc < c->nargs)
 		return usage_err(c, "missing argument", NULL);
-	if (c->nargs == 1)
+	if (c->nargs == 1 && op.selector == NULL)
 		arg = argv[0];
 	if (c->opts & O_SERVER) {
 		if (conf.url == NULL)

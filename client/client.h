@@ -222,6 +222,7 @@ struct client_ops_opts {
 	const char *arg;		/* token revoke ID, revoke/show SERIAL */
 	const char *reason;		/* revoke */
 	const char *status;		/* list filter */
+	const char *selector;		/* list filter; revoke by it */
 	const char *log;		/* log init|verify --log FILE */
 	const char *group;		/* log init --group GROUP */
 };

@@ -367,6 +367,7 @@ cert_show(const PROTO_CERT_INFO *ci)
 	const unsigned char *p;
 	char *serial, t[32];
 	long m;
+	int i;
 	X509 *x;
 
 	serial = client_serial_hex(ci->serial);
@@ -387,6 +388,9 @@ cert_show(const PROTO_CERT_INFO *ci)
 		printf("revoked_at: %s\n", client_time_str(t, ci->revoked_at));
 	if (ci->reason != NULL)
 		printf("reason: %s\n", client_reason_name(enum_get(ci->reason)));
+	for (i = 0; i < sk_ASN1_UTF8STRING_num(ci->selectors); i++)
+		printf("selector: %s\n", str_get(sk_ASN1_UTF8STRING_value(
+		    ci->selectors, i)));
 	if (ci->certificate != NULL) {
 		p = ASN1_STRING_get0_data(ci->certificate);
 		if ((x = d2i_X509(NULL, &p,
@@ -401,6 +405,91 @@ cert_show(const PROTO_CERT_INFO *ci)
 	return CLIENT_EXIT_OK;
 }
 
+/*
+ * revoke_reason returns the RFC 5280 reason code of o->reason, or -1 after
+ * printing why it is not one revoke takes.
+ */
+static int
+revoke_reason(const struct client_ops_opts *o)
+{
+	int reason;
+
+	if (o->reason == NULL) {
+		usage_fail("revoke: --reason is required (%s)",
+		    "keyCompromise, superseded, cessationOfOperation, ...");
+		return -1;
+	}
+	if ((reason = client_reason_parse(o->reason)) < 0) {
+		usage_fail("revoke: --reason %s: not an RFC 5280 5.3.1 "
+		    "reason (unspecified, keyCompromise, cACompromise, "
+		    "affiliationChanged, superseded, cessationOfOperation, "
+		    "privilegeWithdrawn, aACompromise)", o->reason);
+		return -1;
+	}
+	if (reason == 6 || reason == 8) {
+		usage_fail("revoke: --reason %s: revocation is final "
+		    "here, so there is no hold to put or release; revoke with "
+		    "another reason (superseded, cessationOfOperation, ...), "
+		    "and issue a new certificate if it is needed again",
+		    o->reason);
+		return -1;
+	}
+	return reason;
+}
+
+/* selector_ok refuses, before anything is sent, an ill-formed selector. */
+static int
+selector_ok(const char *cmd, const char *selector)
+{
+	if (issuance_selector_check(selector) == CA_OK)
+		return 1;
+	usage_fail("%s: --selector: %s", cmd, ca_error_detail());
+	return 0;
+}
+
+/* revoke_selector: `revoke --selector S`, every certificate attested by S. */
+static int
+revoke_selector(const struct client_ops_opts *o, int reason)
+{
+	PROTO_REQUEST *req = NULL;
+	PROTO_RESPONSE *resp = NULL;
+	PROTO_REVOKE_SELECTOR *rs;
+	const PROTO_REVOKED *rv;
+	char *serial;
+	int i, ret = CLIENT_EXIT_FAILED;
+
+	if ((req = protocol_request_new(PROTO_REQ_REVOKE_SELECTOR)) == NULL)
+		goto nomem;
+	rs = req->body->value.revoke_selector;
+	if (!ASN1_STRING_set(rs->selector, o->selector, -1) ||
+	    !ASN1_ENUMERATED_set(rs->reason, reason))
+		goto nomem;
+	if ((ret = client_exchange(&resp, &o->conf, req, PROTO_RESP_REVOKED))
+	    != CLIENT_EXIT_OK)
+		goto out;
+	rv = resp->body->value.revoked;
+	for (i = 0; i < sk_ASN1_INTEGER_num(rv->serials); i++) {
+		serial = client_serial_hex(sk_ASN1_INTEGER_value(rv->serials,
+		    i));
+		printf("revoked: %s\n", serial != NULL ? serial : "?");
+		free(serial);
+	}
+	if (ASN1_INTEGER_get(rv->count) > i)
+		printf("(and %ld more; see them with carapace list --selector "
+		    "%s --status revoked)\n", ASN1_INTEGER_get(rv->count) - i,
+		    o->selector);
+	printf("%ld certificate%s with selector %s revoked\n",
+	    ASN1_INTEGER_get(rv->count),
+	    ASN1_INTEGER_get(rv->count) == 1 ? "" : "s", o->selector);
+	goto out;
+ nomem:
+	fprintf(stderr, "carapace: out of memory\n");
+ out:
+	PROTO_REQUEST_free(req);
+	PROTO_RESPONSE_free(resp);
+	return ret;
+}
+
 int
 client_revoke(const struct client_ops_opts *o)
 {
@@ -410,23 +499,19 @@ client_revoke(const struct client_ops_opts *o)
 	ASN1_INTEGER *serial = NULL;
 	int reason, ret = CLIENT_EXIT_FAILED;
 
-	if (o->arg == NULL)
-		return usage_fail("revoke: give the certificate's %s (hex)",
-		    "SERIAL");
-	if (o->reason == NULL)
-		return usage_fail("revoke: --reason is required (%s)",
-		    "keyCompromise, superseded, cessationOfOperation, ...");
-	if ((reason = client_reason_parse(o->reason)) < 0)
-		return usage_fail("revoke: --reason %s: not an RFC 5280 5.3.1 "
-		    "reason (unspecified, keyCompromise, cACompromise, "
-		    "affiliationChanged, superseded, cessationOfOperation, "
-		    "privilegeWithdrawn, aACompromise)", o->reason);
-	if (reason == 6 || reason == 8)
-		return usage_fail("revoke: --reason %s: revocation is final "
-		    "here, so there is no hold to put or release; revoke with "
-		    "another reason (superseded, cessationOfOperation, ...), "
-		    "and issue a new certificate if it is needed again",
-		    o->reason);
+	if (o->selector != NULL && o->arg != NULL)
+		return usage_fail("revoke: --selector and %s do not go "
+		    "together", "SERIAL");
+	if (o->selector == NULL && o->arg == NULL)
+		return usage_fail("revoke: give the certificate's %s (hex) or "
+		    "--selector", "SERIAL");
+	if ((reason = revoke_reason(o)) < 0)
+		return CLIENT_EXIT_USAGE;
+	if (o->selector != NULL) {
+		if (!selector_ok("revoke", o->selector))
+			return CLIENT_EXIT_USAGE;
+		return revoke_selector(o, reason);
+	}
 	if (client_serial_parse(&serial, o->arg) != CA_OK) {
 		fprintf(stderr, "carapace: %s\n", ca_error_detail());
 		return CLIENT_EXIT_USAGE;
@@ -481,9 +566,14 @@ client_list(const struct client_ops_opts *o)
 			return usage_fail("list: --status %s: use issued, "
 			    "revoked, reserved or abandoned", o->status);
 	}
+	if (o->selector != NULL && !selector_ok("list", o->selector))
+		return CLIENT_EXIT_USAGE;
 	if ((req = protocol_request_new(PROTO_REQ_LIST)) == NULL)
 		goto nomem;
 	lr = req->body->value.list;
+	if (o->selector != NULL && ((lr->selector = ASN1_UTF8STRING_new()) ==
+	    NULL || !ASN1_STRING_set(lr->selector, o->selector, -1)))
+		goto nomem;
 	if (status >= 0 && ((lr->status = ASN1_ENUMERATED_new()) == NULL ||
 	    !ASN1_ENUMERATED_set(lr->status, status)))
 		goto nomem;

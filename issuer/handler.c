@@ -344,6 +344,7 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	struct signer_issued *info = NULL;
 	struct issuance_cert rec;
 	struct issuance_completion comp;
+	const char *sels[ATTEST_MAX_SELECTORS];
 	uint8_t serial[ISSUANCE_LOG_SERIAL_LEN];
 	uint8_t *der = NULL;
 	size_t der_len = 0, i;
@@ -418,6 +419,19 @@ issue_sign(struct handler *h, struct issue *is, const struct leaf_profile *lp,
 	/* A renewal is refused at commit if its parent was revoked since. */
 	if (is->att.renewal)
 		comp.parent_serial = is->att.parent_serial;
+	/*
+	 * The selectors, stored with it (a renewal also gets its parent's).
+	 * One whose value came out empty (a certificate with an empty
+	 * subject) states no fact and is left out.
+	 */
+	for (i = 0; i < is->att.nselectors && i < ATTEST_MAX_SELECTORS; i++) {
+		const char *sel = is->att.selectors[i];
+		size_t len = strlen(sel);
+
+		if (len > 0 && sel[len - 1] != ':')
+			sels[comp.nselectors++] = sel;
+	}
+	comp.selectors = sels;
 	rc = issuance_log_complete(h->log, &comp);
 	if (rc == CA_ERR_REVOKED) {
 		r = refuse(PROTOCOL_BAD_ATTESTATION, "%s: %s; ask the operator, "

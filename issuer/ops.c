@@ -405,7 +405,35 @@ method_of(const char *attestation)
 	return -1;
 }
 
-/* cert_info makes a CertInfo for c (with the DER when c has it). */
+/*
+ * selectors_push gives ci the selectors of c, the first
+ * PROTOCOL_MAX_SELECTORS of them (sorted; the log keeps them all).
+ */
+static int
+selectors_push(PROTO_CERT_INFO *ci, const struct issuance_cert *c)
+{
+	ASN1_UTF8STRING *s;
+	size_t i;
+
+	if ((ci->selectors = sk_ASN1_UTF8STRING_new_null()) == NULL)
+		return 0;
+	for (i = 0; i < c->nselectors && i < PROTOCOL_MAX_SELECTORS; i++) {
+		if (strlen(c->selectors[i]) > PROTOCOL_MAX_SELECTOR_LEN)
+			continue;
+		if ((s = utf8_new(c->selectors[i])) == NULL)
+			return 0;
+		if (!sk_ASN1_UTF8STRING_push(ci->selectors, s)) {
+			ASN1_UTF8STRING_free(s);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * cert_info makes a CertInfo for c (with the DER and the selectors when c
+ * has them).
+ */
 static PROTO_CERT_INFO *
 cert_info(const struct issuance_cert *c)
 {
@@ -436,6 +464,8 @@ cert_info(const struct issuance_cert *c)
 	if ((m = method_of(c->attestation)) >= 0 &&
 	    ((ci->method = ASN1_ENUMERATED_new()) == NULL ||
 	    !ASN1_ENUMERATED_set(ci->method, m)))
+		goto fail;
+	if (c->nselectors > 0 && !selectors_push(ci, c))
 		goto fail;
 	if (c->der != NULL && c->der_len > 0 &&
 	    c->der_len <= PROTOCOL_MAX_CERT &&
@@ -507,6 +537,70 @@ revoke(struct handler *h, const PROTO_REVOKE_REQUEST *rr,
 }
 
 static PROTO_RESPONSE *
+revoke_selector(struct handler *h, const PROTO_REVOKE_SELECTOR *rs,
+    struct handler_note *note)
+{
+	PROTO_RESPONSE *r = NULL;
+	PROTO_REVOKED *b;
+	ASN1_INTEGER *a;
+	uint8_t *serials = NULL;
+	char *selector = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	note->method = "revokeSelector";
+	if ((selector = protocol_string_dup(rs->selector)) == NULL)
+		return protocol_response_error(PROTOCOL_BAD_REQUEST,
+		    "revokeSelector: the selector is not text");
+	snprintf(note->identity, sizeof(note->identity), "%s", selector);
+	rc = issuance_log_revoke_selector(h->log, selector,
+	    (int)ASN1_ENUMERATED_get(rs->reason), &n, &serials);
+	if (rc == CA_ERR_INVALID || rc == CA_ERR_USAGE) {
+		r = protocol_response_error(PROTOCOL_BAD_REQUEST,
+		    "revokeSelector: %s; nothing was revoked",
+		    ca_error_detail());
+		goto out;
+	}
+	if (rc != CA_OK) {
+		r = log_failed("revokeSelector");
+		goto out;
+	}
+	if (n == 0)
+		r = protocol_response_new(PROTOCOL_OK, PROTO_RESP_REVOKED,
+		    "no issued certificate carries selector %s; nothing was "
+		    "revoked", selector);
+	else
+		r = protocol_response_new(PROTOCOL_OK, PROTO_RESP_REVOKED,
+		    "%zu certificate%s with selector %s revoked", n,
+		    n == 1 ? "" : "s", selector);
+	if (r == NULL)
+		goto out;
+	b = r->body->value.revoked;
+	if (!ASN1_INTEGER_set_int64(b->count, (int64_t)n))
+		goto fail;
+	for (i = 0; i < n && i < PROTOCOL_MAX_LIST; i++) {
+		if ((a = ASN1_INTEGER_new()) == NULL)
+			goto fail;
+		if (!serial_to_asn1(a, serials + i * ISSUANCE_LOG_SERIAL_LEN) ||
+		    !sk_ASN1_INTEGER_push(b->serials, a)) {
+			ASN1_INTEGER_free(a);
+			goto fail;
+		}
+	}
+	goto out;
+ fail:
+	PROTO_RESPONSE_free(r);
+	r = protocol_response_error(PROTOCOL_INTERNAL, "revokeSelector: "
+	    "%zu certificates with selector %s were revoked, but the answer "
+	    "could not be built; see them with `carapace list --selector`",
+	    n, selector);
+ out:
+	free(serials);
+	free(selector);
+	return r;
+}
+
+static PROTO_RESPONSE *
 show(struct handler *h, const PROTO_SHOW_REQUEST *sr,
     struct handler_note *note)
 {
@@ -574,6 +668,8 @@ list(struct handler *h, const PROTO_LIST_REQUEST *lr,
 	uint8_t after[ISSUANCE_LOG_SERIAL_LEN];
 	struct list_ctx l;
 	PROTO_RESPONSE *r;
+	char *selector = NULL;
+	int rc;
 
 	note->method = "list";
 	memset(&l, 0, sizeof(l));
@@ -591,19 +687,43 @@ list(struct handler *h, const PROTO_LIST_REQUEST *lr,
 		l.after = after;
 		l.skipping = 1;
 	}
+	if (lr->selector != NULL) {
+		if ((selector = protocol_string_dup(lr->selector)) == NULL)
+			return protocol_response_error(PROTOCOL_BAD_REQUEST,
+			    "list: the selector is not text");
+		snprintf(note->identity, sizeof(note->identity), "%s",
+		    selector);
+	}
 	if ((r = protocol_response_new(PROTOCOL_OK, PROTO_RESP_CERT_LIST,
-	    "certificates")) == NULL)
+	    "certificates")) == NULL) {
+		free(selector);
 		return NULL;
+	}
 	l.sk = r->body->value.cert_list->certs;
-	if (issuance_log_foreach(h->log, list_cb, &l) != CA_OK) {
+	if (selector != NULL)
+		rc = issuance_log_foreach_selector(h->log, selector, list_cb,
+		    &l);
+	else
+		rc = issuance_log_foreach(h->log, list_cb, &l);
+	if (rc == CA_ERR_INVALID) {
 		PROTO_RESPONSE_free(r);
-		return log_failed("list");
+		r = protocol_response_error(PROTOCOL_BAD_REQUEST, "list: %s",
+		    ca_error_detail());
+		goto out;
+	}
+	if (rc != CA_OK) {
+		PROTO_RESPONSE_free(r);
+		r = log_failed("list");
+		goto out;
 	}
 	if (l.failed) {
 		PROTO_RESPONSE_free(r);
-		return nomem();
+		r = nomem();
+		goto out;
 	}
 	r->body->value.cert_list->more = l.more ? 0xff : 0;
+ out:
+	free(selector);
 	return r;
 }
 
@@ -667,6 +787,9 @@ ops_handle(struct handler *h, PROTO_RESPONSE **resp, const PROTO_REQUEST *req,
 		break;
 	case PROTO_REQ_LIST:
 		r = list(h, b->value.list, note);
+		break;
+	case PROTO_REQ_REVOKE_SELECTOR:
+		r = revoke_selector(h, b->value.revoke_selector, note);
 		break;
 	case PROTO_REQ_SHOW:
 		r = show(h, b->value.show, note);

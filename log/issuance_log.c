@@ -143,7 +143,20 @@ static const char *const migrations[ISSUANCE_LOG_SCHEMA_VERSION] = {
 	 * an x509pop renewal keeps it rather than widening what the
 	 * certificate is for (NULL for rows written before).
 	 */
-	"ALTER TABLE certificates ADD COLUMN profile TEXT;"
+	"ALTER TABLE certificates ADD COLUMN profile TEXT;",
+	/*
+	 * 4 -> 5: the selectors a certificate was attested with (typed facts
+	 * such as "token:id:..."), and those of the certificate it renewed,
+	 * so that an operator can find and revoke every certificate of one
+	 * piece of evidence (docs/issuance-log.md, "Selectors").
+	 */
+	"CREATE TABLE certificate_selectors ("
+	" serial BLOB NOT NULL CHECK (length(serial) = 16),"
+	" selector TEXT NOT NULL CHECK (length(selector) BETWEEN 5 AND 255),"
+	" PRIMARY KEY (selector, serial)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX certificate_selectors_serial ON certificate_selectors"
+	" (serial);"
 };
 
 int
@@ -834,20 +847,53 @@ issuance_log_abandon(struct issuance_log *log,
 }
 
 int
+ilog_reason_check(const char *what, int reason)
+{
+	if (reason < 0 || reason > 10 || reason == 6 || reason == 7 ||
+	    reason == 8)
+		return ca_error(CA_ERR_INVALID, "%s: RFC 5280 5.3.1: reason %d "
+		    "is not accepted (use 0-5, 9 or 10; certificateHold is not "
+		    "supported)", what, reason);
+	return CA_OK;
+}
+
+int
+ilog_revoke_row(struct ilog_cache *c, const uint8_t *serial, int64_t now,
+    int reason, int *changed)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*changed = 0;
+	if ((rc = ilog_prep(c, &st, "UPDATE certificates SET "
+	    "status = 'revoked', revoked_at = ?, revocation_reason = ? "
+	    "WHERE serial = ? AND status = 'issued'")) != CA_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, reason);
+	sqlite3_bind_blob(st, 3, serial, ISSUANCE_LOG_SERIAL_LEN,
+	    SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = ilog_db_err(c->db, c->path, "revoke");
+	else if ((*changed = sqlite3_changes(c->db)) == 1)
+		rc = ilog_chain_append(c, ILOG_EV_REVOKE, now, serial, NULL);
+	ilog_done(st);
+	return rc;
+}
+
+int
 issuance_log_revoke(struct issuance_log *log,
     const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN], int reason)
 {
-	sqlite3_stmt *st = NULL;
 	char hex[2 * ISSUANCE_LOG_SERIAL_LEN + 1];
+	char what[64];
 	int64_t now;
-	int rc, status, began = 0, committed = 0;
+	int rc, status, changed, began = 0, committed = 0;
 
 	ilog_hex(hex, serial, ISSUANCE_LOG_SERIAL_LEN);
-	if (reason < 0 || reason > 10 || reason == 6 || reason == 7 ||
-	    reason == 8)
-		return ca_error(CA_ERR_INVALID, "serial %s: RFC 5280 5.3.1: "
-		    "reason %d is not accepted (use 0-5, 9 or 10; "
-		    "certificateHold is not supported)", hex, reason);
+	snprintf(what, sizeof(what), "serial %s", hex);
+	if ((rc = ilog_reason_check(what, reason)) != CA_OK)
+		return rc;
 	if ((rc = ilog_writable(log)) != CA_OK)
 		return rc;
 	pthread_mutex_lock(&log->db_mtx);
@@ -855,19 +901,10 @@ issuance_log_revoke(struct issuance_log *log,
 	if ((rc = ilog_run(&log->cache, "BEGIN IMMEDIATE")) != CA_OK)
 		goto out;
 	began = 1;
-	if ((rc = ilog_prep(&log->cache, &st, "UPDATE certificates SET "
-	    "status = 'revoked', revoked_at = ?, revocation_reason = ? "
-	    "WHERE serial = ? AND status = 'issued'")) != CA_OK)
+	if ((rc = ilog_revoke_row(&log->cache, serial, now, reason,
+	    &changed)) != CA_OK)
 		goto out;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, reason);
-	sqlite3_bind_blob(st, 3, serial, ISSUANCE_LOG_SERIAL_LEN,
-	    SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = ilog_db_err(log->db, log->path, "revoke");
-		goto out;
-	}
-	if (sqlite3_changes(log->db) != 1) {
+	if (changed != 1) {
 		if ((rc = cert_state(&log->cache, serial, &status)) != CA_OK)
 			goto out;
 		if (status == ISSUANCE_REVOKED)
@@ -882,13 +919,11 @@ issuance_log_revoke(struct issuance_log *log,
 			    "revoke", hex, issuance_status_name(status));
 		goto out;
 	}
-	if ((rc = ilog_chain_append(&log->cache, ILOG_EV_REVOKE, now, serial,
-	    NULL)) != CA_OK || (rc = ilog_run(&log->cache, "COMMIT")) != CA_OK)
+	if ((rc = ilog_run(&log->cache, "COMMIT")) != CA_OK)
 		goto out;
 	began = 0;
 	committed = 1;
  out:
-	ilog_done(st);
 	rc = ilog_write_end(log, began, committed, rc);
 	return ilog_full_err(log->path, rc, "the revocation of serial %s was "
 	    "not recorded", hex);
@@ -904,7 +939,11 @@ issuance_log_find(struct issuance_log *log, struct issuance_cert **out,
 	*out = NULL;
 	if ((rc = ilog_rconn_get(log, &r)) != CA_OK)
 		return rc;
-	rc = ilog_db_find(&r->cache, out, serial);
+	if ((rc = ilog_db_find(&r->cache, out, serial)) == CA_OK &&
+	    (rc = ilog_selectors_load(&r->cache, *out)) != CA_OK) {
+		issuance_cert_free(*out);
+		*out = NULL;
+	}
 	ilog_rconn_put(log, r);
 	return rc;
 }
@@ -1049,6 +1088,8 @@ ilog_status_parse(const char *s)
 void
 issuance_cert_free(struct issuance_cert *c)
 {
+	size_t i;
+
 	if (c == NULL)
 		return;
 	free(c->issuer_key_id);
@@ -1061,5 +1102,8 @@ issuance_cert_free(struct issuance_cert *c)
 	free(c->request_hash);
 	free(c->profile);
 	free(c->token_id);
+	for (i = 0; i < c->nselectors; i++)
+		free(c->selectors[i]);
+	free(c->selectors);
 	free(c);
 }

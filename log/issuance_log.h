@@ -37,13 +37,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ISSUANCE_LOG_SCHEMA_VERSION	4
+#define ISSUANCE_LOG_SCHEMA_VERSION	5
 #define ISSUANCE_LOG_APPLICATION_ID	0x43415250	/* "CARP" */
 #define ISSUANCE_LOG_SERIAL_LEN		16	/* 128 bits, positive */
 #define ISSUANCE_LOG_HASH_LEN		32	/* SHA-256, BLAKE2b-256 */
 #define ISSUANCE_LOG_SERIAL_TRIES	8	/* collisions retried */
 #define ISSUANCE_LOG_BATCH_MAX		64	/* rows per group commit */
 #define ISSUANCE_LOG_MAX_FIELD		(64 * 1024)	/* bytes per field */
+#define ISSUANCE_LOG_MAX_SELECTORS	32	/* given per certificate */
+#define ISSUANCE_LOG_SELECTOR_MAX	255	/* bytes in one selector */
+#define ISSUANCE_LOG_SELECTOR_NAME_MAX	32	/* bytes in its kind, its fact */
 
 enum issuance_status {
 	ISSUANCE_RESERVED = 0,	/* serial taken, certificate not recorded */
@@ -94,6 +97,10 @@ struct issuance_cert {
 	char *token_id;			/* output only: the token consumed */
 	int64_t created_at;		/* output only: reservation time */
 	int64_t issued_at;		/* output only */
+	char **selectors;		/* output only (issuance_log_find): the
+					 * selectors, sorted; see struct
+					 * issuance_completion */
+	size_t nselectors;
 };
 
 /*
@@ -106,6 +113,13 @@ struct issuance_cert {
  * completion is refused (CA_ERR_REVOKED) unless that certificate is still
  * "issued" inside the same transaction, so that no renewal is recorded
  * after its parent's revocation.
+ *
+ * selectors (nselectors of them, each "kind:fact:value", see
+ * issuance_selector_check) are stored with the certificate; a duplicate is
+ * stored once. A renewal also gets every selector of its parent, in the same
+ * transaction, so that revoking by the original evidence's selector reaches
+ * its renewals too. A selector that breaks the rules refuses the whole
+ * completion (CA_ERR_INVALID), and nothing is recorded.
  */
 struct issuance_completion {
 	const struct issuance_cert *cert;	/* serial, der, fields */
@@ -113,6 +127,8 @@ struct issuance_completion {
 	const char *seen_kind;		/* e.g. "iid:aws" */
 	const char *seen_id;		/* e.g. the instance id */
 	const uint8_t *parent_serial;	/* ISSUANCE_LOG_SERIAL_LEN bytes */
+	const char *const *selectors;	/* issuance_selector_check each */
+	size_t nselectors;		/* at most ISSUANCE_LOG_MAX_SELECTORS */
 };
 
 /* A join token. The secret itself is never stored, only its hash. */
@@ -381,6 +397,44 @@ int issuance_log_token_list(struct issuance_log *log, join_token_cb cb,
  * when and what to do next.
  */
 int join_token_usable(const struct join_token *t, int64_t now)
+    __attribute__((warn_unused_result));
+
+/* --- selectors (issuance_log_selector.c) --- */
+
+/*
+ * issuance_selector_check returns CA_OK when s is a well-formed selector,
+ * "kind:fact:value": kind and fact are 1 to ISSUANCE_LOG_SELECTOR_NAME_MAX
+ * bytes of a-z, 0-9 and '-', value is at least one byte, the whole is at
+ * most ISSUANCE_LOG_SELECTOR_MAX bytes of UTF-8 without control
+ * characters. Otherwise CA_ERR_INVALID, with a detail that quotes what is
+ * printable of s and names the rule broken.
+ */
+int issuance_selector_check(const char *s) __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_foreach_selector calls cb for every certificate row (all
+ * statuses; the DER not loaded) that carries selector, in reservation
+ * order, on one of the writer's read-only connections. The rows passed to
+ * cb have no selectors loaded. A selector that breaks
+ * issuance_selector_check is CA_ERR_INVALID.
+ */
+int issuance_log_foreach_selector(struct issuance_log *log,
+    const char *selector, issuance_cert_cb cb, void *arg)
+    __attribute__((warn_unused_result));
+
+/*
+ * issuance_log_revoke_selector revokes, in one transaction, every
+ * certificate that carries selector and is "issued" (reserved, abandoned
+ * and already revoked ones are left as they are), each with reason (as
+ * issuance_log_revoke: 6, 7 and 8 are refused) and its own "revoke" chain
+ * entry, and returns once that is durable. *count is how many were
+ * revoked (0 is not an error); when serials is not NULL, *serials gets
+ * them (ISSUANCE_LOG_SERIAL_LEN bytes each, in reservation order), freed
+ * by the caller with free(), NULL when *count is 0. On an error nothing
+ * was revoked.
+ */
+int issuance_log_revoke_selector(struct issuance_log *log,
+    const char *selector, int reason, size_t *count, uint8_t **serials)
     __attribute__((warn_unused_result));
 
 void join_token_free(struct join_token *t);

@@ -59,6 +59,7 @@ static int
 record_check(const struct issuance_completion *req)
 {
 	const struct issuance_cert *c = req->cert;
+	size_t i;
 	int rc;
 
 	if (c == NULL || c->der == NULL || c->der_len == 0 ||
@@ -83,6 +84,15 @@ record_check(const struct issuance_completion *req)
 	    c->request_hash_len != ISSUANCE_LOG_HASH_LEN))
 		return ca_error(CA_ERR_USAGE, "issuance record: a request "
 		    "hash is %d bytes", ISSUANCE_LOG_HASH_LEN);
+	if (req->nselectors > ISSUANCE_LOG_MAX_SELECTORS ||
+	    (req->nselectors > 0 && req->selectors == NULL))
+		return ca_error(CA_ERR_INVALID, "issuance record: %zu "
+		    "selectors, more than the limit of %d", req->nselectors,
+		    ISSUANCE_LOG_MAX_SELECTORS);
+	for (i = 0; i < req->nselectors; i++)
+		if ((rc = issuance_selector_check(req->selectors[i])) != CA_OK)
+			return ca_error(rc, "issuance record: %s",
+			    ca_error_detail());
 	return CA_OK;
 }
 
@@ -275,6 +285,8 @@ record_one(struct issuance_log *log, const struct issuance_completion *req,
 		st = NULL;
 	}
 
+	if ((rc = ilog_selectors_record(cache, req)) != CA_OK)
+		goto out;
 	if ((rc = ilog_chain_append(cache, ILOG_EV_ISSUE, now, c->serial,
 	    NULL)) != CA_OK)
 		goto out;

@@ -180,6 +180,10 @@ int ilog_schema_version(sqlite3 *db, const char *path, int *version_out);
 int ilog_db_find(struct ilog_cache *c, struct issuance_cert **out,
     const uint8_t serial[ISSUANCE_LOG_SERIAL_LEN]);
 int ilog_db_foreach(struct ilog_cache *c, issuance_cert_cb cb, void *arg);
+/* ilog_cert_rows steps st (rows of ILOG_CERT_COLUMNS) through cb; the
+ * caller resets st. */
+int ilog_cert_rows(struct ilog_cache *c, sqlite3_stmt *st,
+    issuance_cert_cb cb, void *arg);
 int ilog_db_crl_number(struct ilog_cache *c, int64_t *out,
     const uint8_t *kid, size_t kid_len);
 /* ilog_cert_row fills a struct issuance_cert from a row of
@@ -192,6 +196,28 @@ int ilog_cert_row(sqlite3_stmt *st, struct issuance_cert **out);
 	"request_hash, profile"
 /* ilog_status_parse maps a status column value; -1 if unknown. */
 int ilog_status_parse(const char *s);
+
+/*
+ * ilog_reason_check refuses (CA_ERR_INVALID, naming what) a CRLReason that
+ * issuance_log_revoke does not accept.
+ */
+int ilog_reason_check(const char *what, int reason);
+/*
+ * ilog_revoke_row revokes serial if it is "issued" and appends its
+ * "revoke" chain entry, inside the caller's transaction on the write
+ * connection; *changed is 1 when it did, 0 when the row was not issued.
+ */
+int ilog_revoke_row(struct ilog_cache *c, const uint8_t *serial, int64_t now,
+    int reason, int *changed);
+
+/*
+ * Selectors (issuance_log_selector.c). ilog_selectors_record stores the
+ * completion's selectors and, for a renewal, its parent's, inside the
+ * caller's transaction; ilog_selectors_load fills c->selectors.
+ */
+int ilog_selectors_record(struct ilog_cache *c,
+    const struct issuance_completion *req);
+int ilog_selectors_load(struct ilog_cache *c, struct issuance_cert *cert);
 
 /* Chain entry kinds (the "kind" column of events). */
 #define ILOG_EV_ISSUE		"issue"

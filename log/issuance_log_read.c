@@ -260,11 +260,32 @@ issuance_log_reader_foreach(struct issuance_log_reader *r,
 }
 
 int
-ilog_db_foreach(struct ilog_cache *cache, issuance_cert_cb cb, void *arg)
+ilog_cert_rows(struct ilog_cache *cache, sqlite3_stmt *st,
+    issuance_cert_cb cb, void *arg)
 {
 	struct issuance_cert *c = NULL;
+	int rc = CA_OK, step, stop;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = ilog_cert_row(st, &c)) != CA_OK)
+			return rc;
+		stop = cb(c, arg);
+		issuance_cert_free(c);
+		c = NULL;
+		if (stop != 0)
+			return CA_OK;
+	}
+	if (step != SQLITE_DONE)
+		rc = ilog_db_err(cache->db, cache->path,
+		    "list certificates");
+	return rc;
+}
+
+int
+ilog_db_foreach(struct ilog_cache *cache, issuance_cert_cb cb, void *arg)
+{
 	sqlite3_stmt *st = NULL;
-	int rc, step, stop;
+	int rc;
 
 	/* Same columns as ILOG_CERT_COLUMNS, with NULL in place of der. */
 	if ((rc = ilog_prep(cache, &st, "SELECT serial, issuer_key_id, "
@@ -273,19 +294,7 @@ ilog_db_foreach(struct ilog_cache *cache, issuance_cert_cb cb, void *arg)
 	    "evidence, token_id, created_at, issued_at, request_hash, "
 	    "profile FROM certificates ORDER BY id")) != CA_OK)
 		return rc;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((rc = ilog_cert_row(st, &c)) != CA_OK)
-			goto out;
-		stop = cb(c, arg);
-		issuance_cert_free(c);
-		c = NULL;
-		if (stop != 0)
-			goto out;
-	}
-	if (step != SQLITE_DONE)
-		rc = ilog_db_err(cache->db, cache->path,
-		    "list certificates");
- out:
+	rc = ilog_cert_rows(cache, st, cb, arg);
 	ilog_done(st);
 	return rc;
 }

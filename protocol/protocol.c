@@ -184,6 +184,58 @@ check_names(const STACK_OF(ASN1_UTF8STRING) *sk, const char *field)
 	return CA_OK;
 }
 
+/*
+ * Selectors: "kind:fact:value" (the issuer checks the form; here the size
+ * and the characters).
+ */
+static int
+check_selector(const ASN1_UTF8STRING *s, const char *field)
+{
+	int rc;
+
+	if ((rc = check_utf8(s, field, 5, PROTOCOL_MAX_SELECTOR_LEN)) != CA_OK)
+		return rc;
+	if (memchr(ASN1_STRING_get0_data(s), ':',
+	    (size_t)ASN1_STRING_length(s)) == NULL)
+		return ca_error(CA_ERR_INVALID, "%s: a selector is "
+		    "kind:fact:value", field);
+	return CA_OK;
+}
+
+static int
+check_selectors(const STACK_OF(ASN1_UTF8STRING) *sk, const char *field)
+{
+	char f[128];
+	int i, n, rc;
+
+	n = sk_ASN1_UTF8STRING_num(sk);
+	if (n > PROTOCOL_MAX_SELECTORS)
+		return ca_error(CA_ERR_INVALID,
+		    "%s: %d selectors, more than the limit of %d", field, n,
+		    PROTOCOL_MAX_SELECTORS);
+	for (i = 0; i < n; i++) {
+		snprintf(f, sizeof(f), "%s[%d]", field, i);
+		if ((rc = check_selector(sk_ASN1_UTF8STRING_value(sk, i), f))
+		    != CA_OK)
+			return rc;
+	}
+	return CA_OK;
+}
+
+/* A CRLReason a revocation may carry: 0..10 except 7 (unused). */
+static int
+check_reason(const ASN1_ENUMERATED *r, const char *field)
+{
+	int rc;
+
+	if ((rc = check_enum(r, field, 0, 10)) != CA_OK)
+		return rc;
+	if (ASN1_ENUMERATED_get(r) == 7)
+		return ca_error(CA_ERR_INVALID, "%s: RFC 5280 5.3.1: value 7 "
+		    "is not used", field);
+	return CA_OK;
+}
+
 /* SEQUENCE OF OCTET STRING holding DER certificates. */
 static int
 check_certs(const STACK_OF(ASN1_OCTET_STRING) *sk, const char *field, int min)
@@ -383,14 +435,18 @@ protocol_request_check(const PROTO_REQUEST *req)
 		if (b->value.revoke == NULL)
 			break;
 		if ((rc = check_serial(b->value.revoke->serial,
-		    "Request.revoke.serial")) != CA_OK ||
-		    (rc = check_enum(b->value.revoke->reason,
-		    "Request.revoke.reason", 0, 10)) != CA_OK)
+		    "Request.revoke.serial")) != CA_OK)
 			return rc;
-		if (ASN1_ENUMERATED_get(b->value.revoke->reason) == 7)
-			return ca_error(CA_ERR_INVALID, "Request.revoke.reason:"
-			    " RFC 5280 5.3.1: value 7 is not used");
-		return CA_OK;
+		return check_reason(b->value.revoke->reason,
+		    "Request.revoke.reason");
+	case PROTO_REQ_REVOKE_SELECTOR:
+		if (b->value.revoke_selector == NULL)
+			break;
+		if ((rc = check_selector(b->value.revoke_selector->selector,
+		    "Request.revokeSelector.selector")) != CA_OK)
+			return rc;
+		return check_reason(b->value.revoke_selector->reason,
+		    "Request.revokeSelector.reason");
 	case PROTO_REQ_LIST:
 		if ((l = b->value.list) == NULL)
 			break;
@@ -402,6 +458,9 @@ protocol_request_check(const PROTO_REQUEST *req)
 			return rc;
 		if (l->limit != NULL && (rc = check_int(l->limit,
 		    "Request.list.limit", 1, PROTOCOL_MAX_LIST)) != CA_OK)
+			return rc;
+		if (l->selector != NULL && (rc = check_selector(l->selector,
+		    "Request.list.selector")) != CA_OK)
 			return rc;
 		return CA_OK;
 	case PROTO_REQ_SHOW:
@@ -466,7 +525,9 @@ check_cert_info(const PROTO_CERT_INFO *c, int i)
 	    (c->method != NULL && (rc = check_enum(c->method,
 	    "CertInfo.method", 0, PROTO_ATTEST__MAX - 1)) != CA_OK) ||
 	    (c->certificate != NULL && (rc = check_octets(c->certificate,
-	    "CertInfo.certificate", 1, PROTOCOL_MAX_CERT)) != CA_OK))
+	    "CertInfo.certificate", 1, PROTOCOL_MAX_CERT)) != CA_OK) ||
+	    (c->selectors != NULL && (rc = check_selectors(c->selectors,
+	    "CertInfo.selectors")) != CA_OK))
 		return i < 0 ? rc : wrap(rc, "Response.certList", i);
 	return CA_OK;
 }
@@ -476,6 +537,7 @@ check_response_body(const PROTO_RESPONSE_BODY *b)
 {
 	const PROTO_TOKEN_CREATED *tc;
 	const PROTO_LOG_VERIFY *lv;
+	const PROTO_REVOKED *rv;
 	int i, n, rc;
 
 	switch (b->type) {
@@ -538,6 +600,23 @@ check_response_body(const PROTO_RESPONSE_BODY *b)
 		return CA_OK;
 	case PROTO_RESP_CERT_INFO:
 		return check_cert_info(b->value.cert_info, -1);
+	case PROTO_RESP_REVOKED:
+		if ((rv = b->value.revoked) == NULL || rv->serials == NULL)
+			break;
+		if ((rc = check_int(rv->count, "Response.revoked.count", 0,
+		    INT64_MAX)) != CA_OK)
+			return rc;
+		n = sk_ASN1_INTEGER_num(rv->serials);
+		if (n > PROTOCOL_MAX_LIST || n > ASN1_INTEGER_get(rv->count))
+			return ca_error(CA_ERR_INVALID, "Response.revoked."
+			    "serials: %d entries, more than the count or the "
+			    "limit of %d", n, PROTOCOL_MAX_LIST);
+		for (i = 0; i < n; i++)
+			if ((rc = check_serial(sk_ASN1_INTEGER_value(
+			    rv->serials, i), "Response.revoked.serials")) !=
+			    CA_OK)
+				return wrap(rc, "Response.revoked", i);
+		return CA_OK;
 	case PROTO_RESP_LOG_VERIFY:
 		if ((lv = b->value.log_verify) == NULL)
 			break;

@@ -52,6 +52,8 @@
 #define PROTOCOL_MAX_LIST		256	/* entries in one list reply */
 #define PROTOCOL_MAX_LIFETIME		(400LL * 24 * 3600)	/* seconds */
 #define PROTOCOL_MAX_SERIAL		20	/* octets, RFC 5280 4.1.2.2 */
+#define PROTOCOL_MAX_SELECTORS		64	/* in one CertInfo */
+#define PROTOCOL_MAX_SELECTOR_LEN	255	/* "kind:fact:value" */
 #define PROTOCOL_NONCE_LEN		32
 #define PROTOCOL_SECRET_MIN		16	/* join token secret, octets */
 #define PROTOCOL_SECRET_MAX		64
@@ -97,6 +99,7 @@ enum protocol_request_type {
 	PROTO_REQ_LIST = 6,
 	PROTO_REQ_SHOW = 7,
 	PROTO_REQ_LOG_VERIFY = 8,
+	PROTO_REQ_REVOKE_SELECTOR = 9,
 	PROTO_REQ__MAX
 };
 
@@ -108,6 +111,7 @@ enum protocol_response_type {
 	PROTO_RESP_CERT_LIST = 4,
 	PROTO_RESP_CERT_INFO = 5,
 	PROTO_RESP_LOG_VERIFY = 6,
+	PROTO_RESP_REVOKED = 7,
 	PROTO_RESP__MAX
 };
 
@@ -210,7 +214,13 @@ typedef struct proto_list_request_st {
 	ASN1_ENUMERATED *status;	/* OPTIONAL filter */
 	ASN1_INTEGER *after;		/* OPTIONAL, serial to continue after */
 	ASN1_INTEGER *limit;		/* OPTIONAL */
+	ASN1_UTF8STRING *selector;	/* OPTIONAL filter */
 } PROTO_LIST_REQUEST;
+
+typedef struct proto_revoke_selector_st {
+	ASN1_UTF8STRING *selector;
+	ASN1_ENUMERATED *reason;	/* CRLReason, RFC 5280 5.3.1 */
+} PROTO_REVOKE_SELECTOR;
 
 typedef struct proto_show_request_st {
 	ASN1_INTEGER *serial;
@@ -228,6 +238,7 @@ typedef struct proto_request_body_st {
 		PROTO_LIST_REQUEST *list;
 		PROTO_SHOW_REQUEST *show;
 		ASN1_NULL *log_verify;
+		PROTO_REVOKE_SELECTOR *revoke_selector;
 	} value;
 } PROTO_REQUEST_BODY;
 
@@ -277,6 +288,7 @@ typedef struct proto_cert_info_st {
 	ASN1_UTF8STRING *requester;	/* OPTIONAL */
 	ASN1_ENUMERATED *method;	/* OPTIONAL, protocol_attest_type */
 	ASN1_OCTET_STRING *certificate;	/* OPTIONAL, DER */
+	STACK_OF(ASN1_UTF8STRING) *selectors;	/* OPTIONAL (show) */
 } PROTO_CERT_INFO;
 DEFINE_STACK_OF(PROTO_CERT_INFO)
 
@@ -291,6 +303,11 @@ typedef struct proto_log_verify_st {
 	ASN1_OCTET_STRING *head;	/* OPTIONAL: hash of the last entry */
 } PROTO_LOG_VERIFY;
 
+typedef struct proto_revoked_st {
+	ASN1_INTEGER *count;		/* how many were revoked */
+	STACK_OF(ASN1_INTEGER) *serials;	/* the first PROTOCOL_MAX_LIST */
+} PROTO_REVOKED;
+
 typedef struct proto_response_body_st {
 	int type;			/* enum protocol_response_type */
 	union {
@@ -301,6 +318,7 @@ typedef struct proto_response_body_st {
 		PROTO_CERT_LIST *cert_list;
 		PROTO_CERT_INFO *cert_info;
 		PROTO_LOG_VERIFY *log_verify;
+		PROTO_REVOKED *revoked;
 	} value;
 } PROTO_RESPONSE_BODY;
 
@@ -322,6 +340,7 @@ DECLARE_ASN1_FUNCTIONS(PROTO_TOKEN_REVOKE)
 DECLARE_ASN1_FUNCTIONS(PROTO_REVOKE_REQUEST)
 DECLARE_ASN1_FUNCTIONS(PROTO_LIST_REQUEST)
 DECLARE_ASN1_FUNCTIONS(PROTO_SHOW_REQUEST)
+DECLARE_ASN1_FUNCTIONS(PROTO_REVOKE_SELECTOR)
 DECLARE_ASN1_FUNCTIONS(PROTO_REQUEST_BODY)
 DECLARE_ASN1_FUNCTIONS(PROTO_REQUEST)
 DECLARE_ASN1_FUNCTIONS(PROTO_ISSUED)
@@ -331,6 +350,7 @@ DECLARE_ASN1_FUNCTIONS(PROTO_TOKEN_INFO)
 DECLARE_ASN1_FUNCTIONS(PROTO_CERT_INFO)
 DECLARE_ASN1_FUNCTIONS(PROTO_CERT_LIST)
 DECLARE_ASN1_FUNCTIONS(PROTO_LOG_VERIFY)
+DECLARE_ASN1_FUNCTIONS(PROTO_REVOKED)
 DECLARE_ASN1_FUNCTIONS(PROTO_RESPONSE_BODY)
 DECLARE_ASN1_FUNCTIONS(PROTO_RESPONSE)
 

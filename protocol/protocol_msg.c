@@ -134,6 +134,9 @@ protocol_request_new(enum protocol_request_type type)
 	case PROTO_REQ_LIST:
 		v = PROTO_LIST_REQUEST_new();
 		break;
+	case PROTO_REQ_REVOKE_SELECTOR:
+		v = PROTO_REVOKE_SELECTOR_new();
+		break;
 	case PROTO_REQ_SHOW:
 		v = PROTO_SHOW_REQUEST_new();
 		break;
@@ -217,6 +220,9 @@ response_vnew(enum protocol_status status, int body_type, const char *fmt,
 			break;
 		case PROTO_RESP_CERT_INFO:
 			v = b->value.cert_info = PROTO_CERT_INFO_new();
+			break;
+		case PROTO_RESP_REVOKED:
+			v = b->value.revoked = PROTO_REVOKED_new();
 			break;
 		case PROTO_RESP_LOG_VERIFY:
 			v = b->value.log_verify = PROTO_LOG_VERIFY_new();

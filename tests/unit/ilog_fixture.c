@@ -121,6 +121,14 @@ int
 issue(struct issuance_log *log, uint8_t serial[ISSUANCE_LOG_SERIAL_LEN],
     const char *subject, const char *token_id)
 {
+	return issue_with(log, serial, subject, token_id, NULL, 0, NULL);
+}
+
+int
+issue_with(struct issuance_log *log, uint8_t serial[ISSUANCE_LOG_SERIAL_LEN],
+    const char *subject, const char *token_id, const char *const *sels,
+    size_t nsels, const uint8_t *parent)
+{
 	struct issuance_completion req;
 	struct issuance_cert c;
 	uint8_t der[300], ev[32];
@@ -147,6 +155,9 @@ issue(struct issuance_log *log, uint8_t serial[ISSUANCE_LOG_SERIAL_LEN],
 	memset(&req, 0, sizeof(req));
 	req.cert = &c;
 	req.token_id = token_id;
+	req.selectors = sels;
+	req.nselectors = nsels;
+	req.parent_serial = parent;
 	return issuance_log_complete(log, &req);
 }
 

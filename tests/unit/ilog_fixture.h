@@ -31,6 +31,11 @@ int raw_exec(const char *sql);
 /* issue reserves a serial and records a certificate for it. */
 int issue(struct issuance_log *log, uint8_t serial[ISSUANCE_LOG_SERIAL_LEN],
     const char *subject, const char *token_id);
+/* issue_with is issue with selectors and a parent (NULL: none). */
+int issue_with(struct issuance_log *log,
+    uint8_t serial[ISSUANCE_LOG_SERIAL_LEN], const char *subject,
+    const char *token_id, const char *const *sels, size_t nsels,
+    const uint8_t *parent);
 /* make_token creates join token id with the hash of secret. */
 void make_token(struct issuance_log *log, const char *id, const char *secret,
     int64_t ttl);

@@ -100,7 +100,8 @@ test_migrate_from_v2(void)
 	CU_ASSERT_EQUAL_FATAL(issuance_log_reserve(log, s2, kid, sizeof(kid)),
 	    CA_OK);
 	issuance_log_close(log);
-	CU_ASSERT_EQUAL_FATAL(raw_exec("DROP INDEX certificates_reserved; "
+	CU_ASSERT_EQUAL_FATAL(raw_exec("DROP TABLE certificate_selectors; "
+	    "DROP INDEX certificates_reserved; "
 	    "DROP INDEX certificates_parent; "
 	    "ALTER TABLE certificates DROP COLUMN profile; "
 	    "ALTER TABLE certificates DROP COLUMN request_hash; "

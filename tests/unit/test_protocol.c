@@ -138,7 +138,7 @@ build_platform_doc(void)
 }
 
 /* Request number i, for i in 0..REQ_BUILDERS-1; every type appears. */
-#define REQ_BUILDERS 11
+#define REQ_BUILDERS 13
 static PROTO_REQUEST *
 build_request(int i)
 {
@@ -223,6 +223,19 @@ build_request(int i)
 	case 10:
 		req = protocol_request_new(PROTO_REQ_LOG_VERIFY);
 		break;
+	case 11:
+		req = protocol_request_new(PROTO_REQ_LIST);
+		CU_ASSERT_FATAL(req != NULL);
+		req->body->value.list->selector = new_str("token:id:tok-7f3a");
+		break;
+	case 12:
+		req = protocol_request_new(PROTO_REQ_REVOKE_SELECTOR);
+		CU_ASSERT_FATAL(req != NULL);
+		set_str(req->body->value.revoke_selector->selector,
+		    "tpm:ek-sha256:0f1e2d3c");
+		CU_ASSERT_FATAL(ASN1_ENUMERATED_set(
+		    req->body->value.revoke_selector->reason, 1) == 1);
+		break;
 	}
 	CU_ASSERT_FATAL(req != NULL);
 	return req;
@@ -248,6 +261,10 @@ build_cert_info(int full)
 		c->requester = new_str("token tok-7f3a (web-7)");
 		c->method = new_enum(PROTO_ATTEST_JOIN_TOKEN);
 		c->certificate = new_str("certificate DER");
+		c->selectors = sk_ASN1_UTF8STRING_new_null();
+		CU_ASSERT_FATAL(c->selectors != NULL);
+		push_str(c->selectors, "token:id:tok-7f3a");
+		push_str(c->selectors, "token:identity:web-7");
 	}
 	return c;
 }
@@ -270,7 +287,7 @@ build_token_info(const char *id, int state)
 }
 
 /* Response number i, for i in 0..RESP_BUILDERS-1; every type appears. */
-#define RESP_BUILDERS 9
+#define RESP_BUILDERS 10
 static PROTO_RESPONSE *
 build_response(int i)
 {
@@ -347,6 +364,17 @@ build_response(int i)
 		r = protocol_response_error(PROTOCOL_HSM_UNAVAILABLE,
 		    "the intermediate key's token is not present; retry in "
 		    "30 s");
+		break;
+	case 9:
+		r = protocol_response_new(PROTOCOL_OK, PROTO_RESP_REVOKED,
+		    "2 certificates revoked");
+		CU_ASSERT_FATAL(r != NULL);
+		CU_ASSERT_FATAL(ASN1_INTEGER_set(r->body->value.revoked->count,
+		    2) == 1);
+		CU_ASSERT_FATAL(sk_ASN1_INTEGER_push(
+		    r->body->value.revoked->serials, new_serial()) > 0);
+		CU_ASSERT_FATAL(sk_ASN1_INTEGER_push(
+		    r->body->value.revoked->serials, new_serial()) > 0);
 		break;
 	}
 	CU_ASSERT_FATAL(r != NULL);
@@ -682,7 +710,10 @@ test_too_many(void)
 static void
 test_bad_values(void)
 {
+	char big[PROTOCOL_MAX_SELECTOR_LEN + 2];
 	PROTO_REQUEST *req;
+	PROTO_RESPONSE *resp;
+	PROTO_CERT_INFO *ci;
 	uint8_t *der;
 	size_t len;
 
@@ -749,6 +780,48 @@ test_bad_values(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "identityDoc"));
 	PROTO_REQUEST_free(req);
 
+	/* Selectors: reason 7, no colon, too long, a control character. */
+	req = build_request(12);
+	CU_ASSERT_FATAL(ASN1_ENUMERATED_set(
+	    req->body->value.revoke_selector->reason, 7) == 1);
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "revokeSelector"));
+	CU_ASSERT_FATAL(ASN1_ENUMERATED_set(
+	    req->body->value.revoke_selector->reason, 1) == 1);
+	set_str(req->body->value.revoke_selector->selector, "nocolons");
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req),
+	    CA_ERR_INVALID);
+	set_str(req->body->value.revoke_selector->selector, "token:id:a\tb");
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req),
+	    CA_ERR_INVALID);
+	PROTO_REQUEST_free(req);
+	req = build_request(11);
+	memset(big, 'x', sizeof(big) - 1);
+	memcpy(big, "token:id:", 9);
+	big[sizeof(big) - 1] = '\0';
+	set_str(req->body->value.list->selector, big);
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req),
+	    CA_ERR_INVALID);
+	big[sizeof(big) - 2] = '\0';
+	set_str(req->body->value.list->selector, big);
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req), CA_OK);
+	OPENSSL_free(der);
+	PROTO_REQUEST_free(req);
+
+	/* PROTOCOL_MAX_SELECTORS in a CertInfo are fine, one more is not. */
+	resp = build_response(6);
+	ci = resp->body->value.cert_info;
+	while (sk_ASN1_UTF8STRING_num(ci->selectors) < PROTOCOL_MAX_SELECTORS)
+		push_str(ci->selectors, "x509pop:sha256:00");
+	CU_ASSERT_EQUAL(protocol_response_encode(&der, &len, resp), CA_OK);
+	OPENSSL_free(der);
+	push_str(ci->selectors, "x509pop:sha256:01");
+	CU_ASSERT_EQUAL(protocol_response_encode(&der, &len, resp),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "selectors"));
+	PROTO_RESPONSE_free(resp);
+
 	/* Lifetime over the cap. */
 	req = build_request(0);
 	CU_ASSERT_FATAL(ASN1_INTEGER_set_int64(req->body->value.issue->lifetime,
@@ -761,8 +834,8 @@ test_bad_values(void)
 static void
 test_bad_choice(void)
 {
-	/* Request body [9] (unknown), and an attestation [3] (unknown). */
-	static const uint8_t body9[] = { 0x30, 0x07, 0x02, 0x01, 0x01, 0xa9,
+	/* Request body [10] (unknown), and an attestation [3] (unknown). */
+	static const uint8_t body9[] = { 0x30, 0x07, 0x02, 0x01, 0x01, 0xaa,
 	    0x02, 0x05, 0x00 };
 	static const uint8_t att3[] = { 0x30, 0x12, 0x02, 0x01, 0x01, 0xa0,
 	    0x0d, 0x30, 0x0b, 0x04, 0x03, 'c', 's', 'r', 0xa3, 0x04, 0x30,
