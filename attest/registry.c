@@ -148,7 +148,8 @@ attest_selector_add(struct attest_result *res, const char *kind,
     const char *fact, const char *value)
 {
 	char *s;
-	size_t n, i;
+	size_t n, i, len;
+	unsigned char c;
 
 	if (res->nselectors == ATTEST_MAX_SELECTORS || value == NULL)
 		return;
@@ -156,10 +157,19 @@ attest_selector_add(struct attest_result *res, const char *kind,
 	n = (size_t)snprintf(s, ATTEST_SELECTOR_MAX, "%s:%s:", kind, fact);
 	if (n >= ATTEST_SELECTOR_MAX)
 		return;
-	for (i = 0; value[i] != '\0' && n + 1 < ATTEST_SELECTOR_MAX; i++)
-		if ((unsigned char)value[i] >= 0x20 &&
-		    (unsigned char)value[i] != 0x7f)
-			s[n++] = value[i];
+	/* Whole UTF-8 characters only: a cut never splits one. */
+	for (i = 0; value[i] != '\0'; i += len) {
+		c = (unsigned char)value[i];
+		len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
+		    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+		if (n + len >= ATTEST_SELECTOR_MAX)
+			break;
+		if (c < 0x20 || c == 0x7f || (c & 0xc0) == 0x80 || c >= 0xf8 ||
+		    strnlen(value + i, len) < len)
+			continue;	/* control byte, stray or cut-off byte */
+		memcpy(s + n, value + i, len);
+		n += len;
+	}
 	s[n] = '\0';
 	res->nselectors++;
 }

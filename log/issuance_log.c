@@ -153,6 +153,7 @@ static const char *const migrations[ISSUANCE_LOG_SCHEMA_VERSION] = {
 	"CREATE TABLE certificate_selectors ("
 	" serial BLOB NOT NULL CHECK (length(serial) = 16),"
 	" selector TEXT NOT NULL CHECK (length(selector) BETWEEN 5 AND 255),"
+	" inherited INTEGER NOT NULL DEFAULT 0 CHECK (inherited IN (0, 1)),"
 	" PRIMARY KEY (selector, serial)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX certificate_selectors_serial ON certificate_selectors"

@@ -112,8 +112,8 @@ ilog_selectors_record(struct ilog_cache *c,
 
 	for (i = 0; i < req->nselectors; i++) {
 		if ((rc = ilog_prep(c, &st, "INSERT OR IGNORE INTO "
-		    "certificate_selectors (serial, selector) VALUES (?, ?)"))
-		    != CA_OK)
+		    "certificate_selectors (serial, selector, inherited) "
+		    "VALUES (?, ?, 0)")) != CA_OK)
 			goto out;
 		sqlite3_bind_blob(st, 1, req->cert->serial,
 		    ISSUANCE_LOG_SERIAL_LEN, SQLITE_STATIC);
@@ -127,10 +127,18 @@ ilog_selectors_record(struct ilog_cache *c,
 	}
 	if (req->parent_serial == NULL)
 		goto out;
-	/* A renewal carries every selector of what it renewed. */
+	/*
+	 * A renewal carries the selectors of the evidence the chain of
+	 * renewals started from: what its parent inherited, and the parent's
+	 * own when the parent was not itself a renewal. A renewal's own
+	 * (x509pop:renewed-serial:, ...) are not passed on, so a certificate
+	 * renewed daily for years still has a handful of rows.
+	 */
 	if ((rc = ilog_prep(c, &st, "INSERT OR IGNORE INTO "
-	    "certificate_selectors (serial, selector) SELECT ?, selector "
-	    "FROM certificate_selectors WHERE serial = ?")) != CA_OK)
+	    "certificate_selectors (serial, selector, inherited) "
+	    "SELECT ?1, s.selector, 1 FROM certificate_selectors s "
+	    "JOIN certificates p ON p.serial = s.serial WHERE s.serial = ?2 "
+	    "AND (s.inherited = 1 OR p.parent_serial IS NULL)")) != CA_OK)
 		goto out;
 	sqlite3_bind_blob(st, 1, req->cert->serial, ISSUANCE_LOG_SERIAL_LEN,
 	    SQLITE_STATIC);
