@@ -8,7 +8,9 @@
  *   POST /            an application/ocsp-request body (RFC 6960 A.1),
  *                     by Content-Length or chunked
  *   POST <path>       the same, at the configured path
- *   GET  /<base64>    and <path>/<base64>: the RFC 5019 2.1 GET form
+ *   GET  /<base64>    and <path>/<base64>: the RFC 5019 2.1 GET form;
+ *                     outside <path>, a target that cannot be base64 of
+ *                     an OCSPRequest (it does not start with 'M') is 404
  *   HEAD              as GET; the server leaves the body out
  *   anything else     404 (other methods: 405 from the server)
  * The server hands the raw request target over: the request part is
@@ -262,6 +264,19 @@ answer(struct http_response *res, struct ocsp_http *h,
 	return rc;
 }
 
+/* not_found: 404, for a target that is not an OCSP endpoint. */
+static int
+not_found(struct http_response *res)
+{
+	res->status = 404;
+	res->content_type = "text/plain";
+	if ((res->body = malloc(32)) == NULL)
+		return -1;
+	res->body_len = (size_t)snprintf((char *)res->body, 32,
+	    "404 no OCSP here\n");
+	return 0;
+}
+
 static int
 answer_get(struct http_response *res, struct ocsp_http *h,
     const struct http_request *req)
@@ -270,7 +285,7 @@ answer_get(struct http_response *res, struct ocsp_http *h,
 	const char *u = uri;
 	uint8_t *der = NULL;
 	size_t plen, len;
-	int rc;
+	int rc, under = 0;
 
 	/* The parser allows only visible ASCII in a target: no NUL. */
 	if (req->target_len >= sizeof(uri))
@@ -280,11 +295,22 @@ answer_get(struct http_response *res, struct ocsp_http *h,
 	uri[req->target_len] = '\0';
 	if (h->path != NULL) {
 		plen = strlen(h->path);
-		if (strncmp(u, h->path, plen) == 0 && u[plen] == '/')
+		if (strncmp(u, h->path, plen) == 0 && u[plen] == '/') {
 			u += plen;
+			under = 1;
+		}
 	}
 	if (u[0] == '/')
 		u++;
+	/*
+	 * Outside the configured path, a target is an OCSP request only if
+	 * it can be one: base64 of a DER SEQUENCE starts with 'M'. Anything
+	 * else ("/favicon.ico", "/robots.txt", "/x/y") is not OCSP: 404, not
+	 * a malformedRequest answer signed for every stray GET. (Base64 may
+	 * hold '/', so the path itself cannot tell.)
+	 */
+	if (!under && u[0] != 'M')
+		return not_found(res);
 	if (ocsp_http_get_decode(&der, &len, u,
 	    (size_t)h->r->max_request) != CA_OK)
 		return answer_error(res, h,
@@ -314,13 +340,7 @@ handle(void *arg, struct http_response *res, const struct http_request *req)
 	    plen == strlen(h->path) &&
 	    memcmp(req->target, h->path, plen) == 0))
 		return answer(res, h, req, req->body, req->body_len);
-	res->status = 404;
-	res->content_type = "text/plain";
-	if ((res->body = malloc(32)) == NULL)
-		return -1;
-	res->body_len = (size_t)snprintf((char *)res->body, 32,
-	    "404 no OCSP here\n");
-	return 0;
+	return not_found(res);
 }
 
 int

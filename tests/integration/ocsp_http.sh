@@ -181,6 +181,10 @@ for p in "/ocsp/%" "/ocsp/%4" "/ocsp/%3D" "/ocsp/%ZZ" "/%" "/%4" "/%3D" \
 	code=$(raw get "$p" "$T/r.der") || fail "raw GET $p"
 	case $code in
 	400) ;;
+	404)
+		# Outside the configured path, only a target that can be
+		# base64 of an OCSPRequest (it starts with M) is OCSP.
+		case $p in /M*|/ocsp/*) fail "GET $p: 404" ;; esac ;;
 	200)
 		openssl ocsp -respin "$T/r.der" -resp_text -noverify \
 		    >"$T/r.txt" 2>&1 || true
@@ -190,7 +194,18 @@ for p in "/ocsp/%" "/ocsp/%4" "/ocsp/%3D" "/ocsp/%ZZ" "/%" "/%4" "/%3D" \
 	esac
 	kill -0 "$OCSP_PID" 2>/dev/null || fail "carapace-ocsp died on GET $p"
 done
-ok "paths ending in %, %4, %3D, %ZZ: 400 or malformedRequest"
+ok "paths ending in %, %4, %3D, %ZZ: 400, malformedRequest or (not OCSP) 404"
+# GET answers OCSP at / and at the configured path only: other targets are
+# not OCSP requests and get 404, not a signed malformedRequest.
+for p in /favicon.ico /robots.txt /status/x /admin; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$URL$p") || fail "curl GET $p"
+	[ "$code" = 404 ] || fail "GET $p: HTTP $code, not 404"
+done
+code=$(curl -s -o "$T/r.der" -w '%{http_code}' "$URL/ocsp/not-base64") ||
+    fail "curl GET /ocsp/not-base64"
+[ "$code" = 200 ] && openssl ocsp -respin "$T/r.der" -resp_text -noverify 2>&1 |
+    grep -qi malformedrequest || fail "GET /ocsp/not-base64: HTTP $code, not malformedRequest"
+ok "GET outside the OCSP endpoints: 404; a bad request under /ocsp: malformedRequest"
 q -issuer "$CA/intermediate.pem" -cert "$LEAF"
 grep -q "^$LEAF: good" "$T/q.out" || { cat "$T/q.out"; fail "not serving after bad escapes"; }
 ok "still serving after the bad escapes"
