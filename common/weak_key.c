@@ -15,9 +15,11 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 
 #include "common/ca_error.h"
 #include "common/fileio.h"
@@ -424,13 +426,19 @@ rsa_check(const EVP_PKEY *pk, const struct weak_key_list *wl,
 	return rc;
 }
 
+/*
+ * ec_check: the NIST prime curves only. They have cofactor 1, so a point
+ * on the curve other than infinity has the group's prime order and the
+ * quick check is the full one; a curve with a cofactor (sect163k1, ...)
+ * would let a small-order point "verify" a forged signature.
+ */
 static int
 ec_check(const EVP_PKEY *pk, const char *what)
 {
 	EVP_PKEY_CTX *pctx = NULL;
-	char enc[32];
+	char enc[32], group[80];
 	size_t len = 0;
-	int rc = CA_ERR_INTERNAL;
+	int rc = CA_ERR_INTERNAL, nid;
 
 	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_EC_ENCODING,
 	    enc, sizeof(enc), &len) == 1 &&
@@ -442,6 +450,20 @@ ec_check(const EVP_PKEY *pk, const char *what)
 		goto out;
 	}
 	ERR_clear_error();
+	if (EVP_PKEY_get_group_name(pk, group, sizeof(group), &len) != 1)
+		group[0] = '\0';
+	ERR_clear_error();
+	nid = OBJ_sn2nid(group);
+	if (nid == NID_undef)
+		nid = EC_curve_nist2nid(group);
+	if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1 &&
+	    nid != NID_secp521r1) {
+		rc = ca_error(CA_ERR_POLICY, "%s: EC key on curve %s is "
+		    "refused: only P-256, P-384 and P-521 (prime order, "
+		    "cofactor 1) are accepted", what, group[0] != '\0' ? group :
+		    "(unnamed)");
+		goto out;
+	}
 	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, (EVP_PKEY *)pk, NULL)) ==
 	    NULL) {
 		rc = ca_error_openssl(CA_ERR_NOMEM, "%s: out of memory", what);
@@ -460,6 +482,33 @@ ec_check(const EVP_PKEY *pk, const char *what)
 	return rc;
 }
 
+/*
+ * ed25519_check: the public key must be a canonical encoding of a point of
+ * the prime-order subgroup; the identity and the other small-order points
+ * "verify" signatures nobody made (RFC 8032 5.1.7 leaves that to callers).
+ */
+static int
+ed25519_check(const EVP_PKEY *pk, const char *what)
+{
+	unsigned char raw[crypto_core_ed25519_BYTES];
+	size_t len = sizeof(raw);
+
+	if (sodium_init() < 0)
+		return ca_error(CA_ERR_INTERNAL, "%s: libsodium cannot be "
+		    "initialised", what);
+	if (EVP_PKEY_get_raw_public_key(pk, raw, &len) != 1 ||
+	    len != sizeof(raw)) {
+		ERR_clear_error();
+		return ca_error(CA_ERR_POLICY, "%s: the Ed25519 public key "
+		    "cannot be read", what);
+	}
+	if (crypto_core_ed25519_is_valid_point(raw) != 1)
+		return ca_error(CA_ERR_POLICY, "%s: Ed25519 public key is a "
+		    "small-order or non-canonical point, which verifies "
+		    "signatures nobody made; make a new key", what);
+	return CA_OK;
+}
+
 int
 weak_key_check(const EVP_PKEY *pk, const struct weak_key_list *wl,
     const char *what)
@@ -475,11 +524,10 @@ weak_key_check(const EVP_PKEY *pk, const struct weak_key_list *wl,
 	case EVP_PKEY_EC:
 		return ec_check(pk, what);
 	case EVP_PKEY_ED25519:
-	case EVP_PKEY_ED448:
-		return CA_OK;
+		return ed25519_check(pk, what);
 	default:
 		return ca_error(CA_ERR_POLICY, "%s: key type %s is refused "
-		    "(RSA, EC on a named curve, Ed25519)", what,
+		    "(RSA, EC P-256/P-384/P-521, Ed25519)", what,
 		    id != NID_undef ? OBJ_nid2sn(id) : "unknown");
 	}
 }

@@ -23,10 +23,14 @@
  *    openssl-blacklist (the 2008 Debian OpenSSL PRNG keys; see
  *    weak_key_list_load).
  * EC: a named curve only (RFC 5480 2.1.1: specifiedCurve and implicitCurve
- * MUST NOT be used), and the point is on that curve and not the point at
- * infinity (SP 800-56A 5.6.2.3.4 partial validation).
- * Ed25519 and Ed448 keys have no such structure to check and pass; every
- * other key type is refused.
+ * MUST NOT be used), and one of P-256, P-384 and P-521, whose cofactor is
+ * 1, so that a point on the curve other than infinity (SP 800-56A
+ * 5.6.2.3.4) is of the prime order: a small-order point on a curve with a
+ * cofactor would verify forged signatures.
+ * Ed25519: a canonical point of the prime-order subgroup (libsodium's
+ * crypto_core_ed25519_is_valid_point); the identity and the other
+ * small-order points verify signatures nobody made. Every other key type
+ * (Ed448 included) is refused.
  */
 #ifndef WEAK_KEY_H
 #define WEAK_KEY_H

@@ -657,6 +657,47 @@ test_exponent_one_chain(void)
 	x509pop_anchors_free(a);
 }
 
+/*
+ * A device certificate for the Ed25519 identity point: the "signature"
+ * 01 00...00 verifies over any message, so anyone holding the public
+ * certificate could prove possession. Refused on the key, first.
+ */
+static void
+test_small_order_ed25519(void)
+{
+	unsigned char ident[32] = { 1 };
+	struct x509pop_anchors *a = anchors_make();
+	struct x509pop_identity *id = NULL;
+	EVP_PKEY *weak = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+	    ident, sizeof(ident)), *k = EVP_EC_gen("P-256");
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	X509 *leaf;
+	struct req r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(weak);
+	leaf = cert_make("device-zero", weak, mfr, mfr_key, 0, NOW - DAY,
+	    NOW + DAY, NULL);
+	req_make(&r, leaf, NULL, k);
+	memset(r.sig, 0, 64);
+	r.sig[0] = 1;
+	r.ev.sig_len = 64;
+	/* OpenSSL accepts it over the pop data... */
+	CU_ASSERT_EQUAL(EVP_DigestVerifyInit(m, NULL, NULL, NULL, weak), 1);
+	CU_ASSERT_EQUAL(EVP_DigestVerify(m, r.sig, 64, r.csr,
+	    r.ev.csr_len), 1);
+	/* ...so the key is refused before it is asked. */
+	CU_ASSERT_EQUAL(attest_x509pop_verify(&id, a, &r.ev, NOW, NULL, NULL),
+	    CA_ERR_POLICY);
+	CU_ASSERT_PTR_NULL(id);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "small-order"));
+	EVP_MD_CTX_free(m);
+	req_free(&r);
+	X509_free(leaf);
+	EVP_PKEY_free(weak);
+	EVP_PKEY_free(k);
+	x509pop_anchors_free(a);
+}
+
 static CU_TestInfo tests[] = {
 	{ "good renewal (P-256, P-384)", test_renewal_good },
 	{ "good device (RSA, manufacturer CA)", test_device_rsa },
@@ -668,6 +709,7 @@ static CU_TestInfo tests[] = {
 	{ "signature from protocol_pop_sign", test_protocol_signer },
 	{ "leaf key with e = 1 refused before the pop", test_exponent_one_leaf },
 	{ "chain key with e = 1 refused", test_exponent_one_chain },
+	{ "small-order Ed25519 leaf refused", test_small_order_ed25519 },
 	CU_TEST_INFO_NULL,
 };
 

@@ -300,6 +300,34 @@ test_ec(void)
 	EVP_PKEY_free(pk);
 }
 
+/*
+ * Keys that "verify" signatures nobody made (review of issue 17): the
+ * Ed25519 identity point, and any key on a curve with a cofactor.
+ */
+static void
+test_small_order(void)
+{
+	unsigned char ident[32] = { 1 };	/* 01 00 ... 00: the identity */
+	EVP_PKEY *pk;
+
+	pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, ident,
+	    sizeof(ident));
+	refused(pk, NULL, "small-order or non-canonical");
+	EVP_PKEY_free(pk);
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "sect163k1");
+	refused(pk, NULL, "curve sect163k1 is refused");
+	EVP_PKEY_free(pk);
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+	refused(pk, NULL, "curve secp256k1 is refused");
+	EVP_PKEY_free(pk);
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	CU_ASSERT_EQUAL(weak_key_check(pk, NULL, "k"), CA_OK);
+	EVP_PKEY_free(pk);
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+	refused(pk, NULL, "key type ED448 is refused");
+	EVP_PKEY_free(pk);
+}
+
 static void
 test_other_types(void)
 {
@@ -362,6 +390,7 @@ static CU_TestInfo tests[] = {
 	{ "Fermat", test_fermat },
 	{ "blocklist", test_blocklist },
 	{ "EC", test_ec },
+	{ "small-order Ed25519, curves with a cofactor", test_small_order },
 	{ "other key types", test_other_types },
 	{ "e = 1 forgery verifies in OpenSSL", test_e1_forgery_verifies },
 	CU_TEST_INFO_NULL,
