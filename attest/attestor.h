@@ -44,6 +44,7 @@
 
 #define ATTEST_MAX_SELECTORS	16
 #define ATTEST_SELECTOR_MAX	256	/* bytes, with the NUL */
+#define ATTEST_SELECTOR_CUT	17	/* "~" and 16 hex digits */
 #define ATTEST_WHO_MAX		300
 #define ATTEST_EVIDENCE_LEN	32	/* the evidence digest, SHA-256 */
 
@@ -163,7 +164,10 @@ void attest_result_free(struct attest_result *res);
 /*
  * attest_refuse sets res to a refusal with status and a printf message;
  * attest_selector_add appends "kind:fact:value" (value sanitised: control
- * bytes dropped, cut to fit). Helpers for attestors.
+ * and stray bytes dropped, whole UTF-8 characters only; a value that does
+ * not fit is cut and ends in "~" and 16 hex digits of its SHA-256; one the
+ * log would refuse, issuance_selector_check, is left out). Helpers for
+ * attestors.
  */
 void attest_refuse(struct attest_result *res, enum protocol_status status,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));

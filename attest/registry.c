@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "attest/attestor.h"
 #include "common/ca_error.h"
 
@@ -147,30 +149,51 @@ void
 attest_selector_add(struct attest_result *res, const char *kind,
     const char *fact, const char *value)
 {
+	unsigned char md[SHA256_DIGEST_LENGTH];
 	char *s;
-	size_t n, i, len;
+	size_t n, i, len, room;
 	unsigned char c;
+	int cut = 0;
 
 	if (res->nselectors == ATTEST_MAX_SELECTORS || value == NULL)
 		return;
 	s = res->selectors[res->nselectors];
 	n = (size_t)snprintf(s, ATTEST_SELECTOR_MAX, "%s:%s:", kind, fact);
-	if (n >= ATTEST_SELECTOR_MAX)
+	if (n >= ATTEST_SELECTOR_MAX - ATTEST_SELECTOR_CUT)
 		return;
-	/* Whole UTF-8 characters only: a cut never splits one. */
+	/*
+	 * Whole UTF-8 characters only (a cut never splits one); control
+	 * bytes and stray bytes are dropped. A value that does not fit ends
+	 * in "~" and 16 hex digits of its SHA-256, so that two long values
+	 * never give the same selector.
+	 */
+	room = ATTEST_SELECTOR_MAX - 1;
 	for (i = 0; value[i] != '\0'; i += len) {
 		c = (unsigned char)value[i];
 		len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
 		    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
-		if (n + len >= ATTEST_SELECTOR_MAX)
+		if (strnlen(value + i, len) < len)
+			break;		/* the string ends inside it */
+		if (n + len > room - ATTEST_SELECTOR_CUT &&
+		    strlen(value + i) > room - n) {
+			cut = 1;	/* does not fit: cut, hash below */
 			break;
-		if (c < 0x20 || c == 0x7f || (c & 0xc0) == 0x80 || c >= 0xf8 ||
-		    strnlen(value + i, len) < len)
-			continue;	/* control byte, stray or cut-off byte */
+		}
+		if (c < 0x20 || c == 0x7f || (c & 0xc0) == 0x80 || c >= 0xf8)
+			continue;
 		memcpy(s + n, value + i, len);
 		n += len;
 	}
+	if (cut) {
+		SHA256((const unsigned char *)value, strlen(value), md);
+		n += (size_t)snprintf(s + n, ATTEST_SELECTOR_MAX - n,
+		    "~%02x%02x%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2],
+		    md[3], md[4], md[5], md[6], md[7]);
+	}
 	s[n] = '\0';
+	/* What the log would refuse is left out, never half-recorded. */
+	if (issuance_selector_check(s) != CA_OK)
+		return;
 	res->nselectors++;
 }
 

@@ -641,6 +641,7 @@ ckey_open(struct ckey *ck, const char *spec, const char *module,
     const char *pin_source, int make, const char *key_type)
 {
 	struct hsm_config hc;
+	struct hsm_pin *pin = NULL;
 	enum hsm_key_type type = HSM_KEY_EC_P256;
 	int rc;
 
@@ -658,23 +659,27 @@ ckey_open(struct ckey *ck, const char *spec, const char *module,
 	}
 	memset(&hc, 0, sizeof(hc));
 	hc.module = module;
-	if ((rc = hsm_open(&ck->h, &hc)) != CA_OK)
+	/* Read once: an env: source is unset after the first read. */
+	if ((pin_source != NULL &&
+	    (rc = hsm_pin_from_source(&pin, pin_source)) != CA_OK) ||
+	    (rc = hsm_open(&ck->h, &hc)) != CA_OK)
 		goto out;
-	rc = hsm_key_open(&ck->k, ck->h, spec, pin_source);
+	rc = hsm_key_open_pin(&ck->k, ck->h, spec, pin);
 	if (rc == CA_ERR_NOT_FOUND && make) {
 		if (key_type != NULL &&
 		    (rc = hsm_key_type_parse(&type, key_type)) != CA_OK)
 			goto out;
-		if ((rc = hsm_keygen(NULL, ck->h, spec, pin_source, type)) !=
+		if ((rc = hsm_keygen_pin(NULL, ck->h, spec, pin, type)) !=
 		    CA_OK)
 			goto out;
 		fprintf(stderr, "carapace: generated a %s key in the HSM: "
 		    "%s\n", hsm_key_type_name(type), spec);
-		rc = hsm_key_open(&ck->k, ck->h, spec, pin_source);
+		rc = hsm_key_open_pin(&ck->k, ck->h, spec, pin);
 	}
 	if (rc == CA_OK)
 		rc = hsm_key_public(&ck->pub, ck->k);
  out:
+	hsm_pin_destroy(pin);
 	if (rc != CA_OK)
 		ckey_close(ck);
 	return rc;

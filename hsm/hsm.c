@@ -180,6 +180,14 @@ hsm_check_fork(const struct hsm *h)
  */
 struct libp11_ctx_private_prefix {
 	CK_FUNCTION_LIST *method;
+	void *module;		/* libp11's C_LoadModule result */
+};
+
+/* What C_LoadModule returns in libp11 0.4.11 to 0.4.13. */
+#define LIBP11_MODULE_MAGIC 0xd00bed00u
+struct libp11_module_prefix {
+	unsigned int magic;
+	void *dl;		/* the module's dlopen handle */
 };
 
 static int
@@ -189,10 +197,34 @@ ctx_function_list(struct hsm *h)
 	CK_FUNCTION_LIST *fl;
 	CK_INFO info;
 	char have[HSM_LABEL_LEN], want[HSM_LABEL_LEN], tmp[HSM_LABEL_LEN];
+	const struct libp11_module_prefix *mod;
+	void *self;
+	int same;
 	CK_RV rv;
 
 	h->fl = NULL;
-	if (p == NULL || (fl = p->method) == NULL || fl->C_GetInfo == NULL)
+	if (p == NULL)
+		return ca_error(CA_ERR_HSM, "PKCS#11 module %s: libp11 holds "
+		    "no context for it", h->module);
+	/*
+	 * Before anything is called through it: the member after the list
+	 * must be libp11's module record, and that record must hold the
+	 * module's own dlopen handle. Otherwise this libp11 lays its context
+	 * out differently (an upgrade with the same soname) and the first
+	 * member is not a function list at all.
+	 */
+	mod = p->module;
+	self = dlopen(h->module, RTLD_NOW | RTLD_NOLOAD);
+	same = self != NULL && mod != NULL &&
+	    mod->magic == LIBP11_MODULE_MAGIC && mod->dl == self;
+	if (self != NULL)
+		dlclose(self);
+	if (!same)
+		return ca_error(CA_ERR_HSM, "PKCS#11 module %s: libp11's "
+		    "context does not hold the module where this build expects "
+		    "it; this libp11 version is not supported (0.4.11 to 0.4.13 "
+		    "are)", h->module);
+	if ((fl = p->method) == NULL || fl->C_GetInfo == NULL)
 		return ca_error(CA_ERR_HSM, "PKCS#11 module %s: libp11 holds "
 		    "no function list for it", h->module);
 	if ((rv = fl->C_GetInfo(&info)) != CKR_OK)

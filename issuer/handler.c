@@ -620,6 +620,7 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 	struct attest_env env;
 	struct attest_request areq;
 	const struct leaf_profile *lp;
+	time_t end;
 	PROTO_RESPONSE *r = NULL;
 	long long lifetime = 0;
 	int64_t l;
@@ -693,6 +694,26 @@ handle_issue(struct handler *h, const PROTO_ISSUE_REQUEST *ir,
 		r = refuse(PROTOCOL_POLICY, "lifetime %lld s is over profile "
 		    "%s's limit of %lld s; ask for at most that", lifetime,
 		    lp->name, (long long)lp->max_lifetime);
+		goto out;
+	}
+	/*
+	 * What the signer would refuse anyway, refused before a serial is
+	 * reserved, so that repeating such a request abandons nothing.
+	 */
+	if (!leaf_profile_key_usable(lp, EVP_PKEY_get_base_id(is.req->pk) ==
+	    EVP_PKEY_RSA)) {
+		r = refuse(PROTOCOL_POLICY, "profile %s: its keyUsage leaves "
+		    "nothing this key type may do (RFC 5480 3); use another key "
+		    "type", lp->name);
+		goto out;
+	}
+	end = env.now + (time_t)(lifetime != 0 ? (lifetime > lp->max_lifetime ?
+	    lp->max_lifetime : lifetime) : lp->default_lifetime);
+	if (X509_cmp_time(X509_get0_notAfter(h->inter), &end) < 0) {
+		r = refuse(PROTOCOL_POLICY, "a certificate for %lld s would "
+		    "outlive the intermediate certificate; ask for a shorter "
+		    "lifetime, or ask the operator", (long long)(end -
+		    env.now));
 		goto out;
 	}
 	r = issue_sign(h, &is, lp, lifetime, &env, note);

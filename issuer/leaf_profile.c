@@ -268,6 +268,12 @@ ku_variants(struct leaf_profile *p)
 	return rc;
 }
 
+int
+leaf_profile_key_usable(const struct leaf_profile *p, int rsa)
+{
+	return rsa ? !p->ku_rsa_empty : !p->ku_ec_empty;
+}
+
 const X509_EXTENSION *
 leaf_profile_key_ext(const struct leaf_profile *p, const X509_EXTENSION *ext,
     int rsa)

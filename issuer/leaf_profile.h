@@ -108,6 +108,13 @@ int leaf_profile_load(struct leaf_profile **out, const struct config *c,
 const X509_EXTENSION *leaf_profile_key_ext(const struct leaf_profile *p,
     const X509_EXTENSION *ext, int rsa);
 
+/*
+ * leaf_profile_key_usable: 0 when the profile's keyUsage leaves nothing
+ * for an RSA key (rsa = 1) or an EC key (0), so that a request is refused
+ * before a serial is reserved (leaf_profile_key_ext would return NULL).
+ */
+int leaf_profile_key_usable(const struct leaf_profile *p, int rsa);
+
 /* leaf_profile_free releases a profile; leaf_profile_free(NULL) is a no-op. */
 void leaf_profile_free(struct leaf_profile *p);
 

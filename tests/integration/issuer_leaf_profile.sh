@@ -22,6 +22,18 @@ for p in vfychain gnutls-serv gnutls-cli; do
 	command -v "$p" >/dev/null || fail "$p is not installed (scripts/install-deps)"
 done
 
+# A second profile whose keyUsage leaves an EC key nothing (RFC 5480 3).
+ISS_ISSUER_CONF="profiles = server, kx"
+ISS_EXTRA_CONF="[kx]
+max_lifetime = 1h
+key_types    = ec-p256 rsa-2048
+extensions   = kx_ext
+
+[kx_ext]
+keyUsage = critical,keyEncipherment
+
+[policy_joinToken]
+profiles = server, kx"
 iss_setup
 sed -i 's/^default_lifetime = 1h$/&\nbackdate         = 5m/' "$CA/issuer.cnf"
 grep -q '^backdate         = 5m$' "$CA/issuer.cnf" || fail "could not add the backdate"
@@ -49,6 +61,14 @@ token "$T/tok-empty" empty.example.internal
 [ "$(sql "SELECT count(*) FROM certificates WHERE names = 'DNS:empty.example.internal' AND status = 'issued' AND coalesce(subject, '') = ''")" = 1 ] ||
     fail "the empty-subject certificate is not in the log with an empty subject"
 ok "a CSR with an empty subject and a SAN is issued"
+# Refused before a serial is reserved: nothing abandoned, token unused.
+token "$T/tok-kx" kx.example.internal -- --profile kx --ttl 1h
+log_state >"$T/state0"
+car_refused "an EC key under a keyEncipherment-only profile" 1 \
+    'policy: profile kx: its keyUsage leaves nothing this key type may do' \
+    request -s "$URL" --token-file "$T/tok-kx" --name kx.example.internal \
+    --key-out "$T/kx.key" --cert-out "$T/kx.pem"
+assert_unchanged "an EC key under a keyEncipherment-only profile" "$T/state0"
 iss_stop
 
 # epoch FILE FIELD: the certificate's notBefore or notAfter, in seconds.

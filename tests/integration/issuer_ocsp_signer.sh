@@ -111,10 +111,15 @@ assert_unchanged "renewal that would widen the EKU" "$T/state0"
 OCSPD=$B/ocsp/carapace-ocsp
 RKEY="pkcs11:token=carapace-issuer;object=ocsp-signer-hsm"
 token "$T/tok3" "$N" -- --profile ocsp_signer --ttl 1h
+# The PIN from the environment: read once although the key is first
+# looked for, then made, then opened (an env: source is unset once read).
+CARAPACE_SIGNER_PIN=$(cat "$CA/pins/carapace-issuer.pin")
+export CARAPACE_SIGNER_PIN
 car_ok "request with a key made in the HSM" request -s "$URL" \
     --token-file "$T/tok3" --name "$N" --key "$RKEY" \
-    --module "$SOFTHSM2_MODULE" --pin-source "file:$CA/pins/carapace-issuer.pin" \
+    --module "$SOFTHSM2_MODULE" --pin-source env:CARAPACE_SIGNER_PIN \
     --cert-out "$T/ocsp-hsm.pem"
+unset CARAPACE_SIGNER_PIN
 grep -q "generated a ec-p256 key in the HSM" "$T/car.err" ||
     fail "carapace did not say it generated the key in the HSM"
 CARAPACE_USER_PIN=$(cat "$CA/pins/carapace-issuer.pin") \
