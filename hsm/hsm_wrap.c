@@ -50,6 +50,9 @@ wrap_session_key(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *out)
 		{ CKA_VALUE_LEN, &len, sizeof(len) },
 		{ CKA_WRAP, &yes, sizeof(yes) },
 		{ CKA_ENCRYPT, &yes, sizeof(yes) },
+		/* A key that wrapped the private key must not leave either. */
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &no, sizeof(no) },
 	};
 
 	*out = CK_INVALID_HANDLE;
