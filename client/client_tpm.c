@@ -87,14 +87,29 @@ tpm_answer(tpm_client *tc, struct tpm_evidence *ev,
 	return rc;
 }
 
+/* The providers tpm_key_load loaded, unloaded after the key is freed. */
+struct tpm_providers {
+	OSSL_PROVIDER *tpm2, *dflt;
+};
+
+static void
+tpm_providers_unload(struct tpm_providers *pv)
+{
+	if (pv->tpm2 != NULL)
+		OSSL_PROVIDER_unload(pv->tpm2);
+	if (pv->dflt != NULL)
+		OSSL_PROVIDER_unload(pv->dflt);
+	memset(pv, 0, sizeof(*pv));
+}
+
 /*
  * tpm_key_load makes the TSS2 PEM an EVP_PKEY of the tpm2 provider (loaded
- * with the default one into the default library context): signing with
- * it happens in the TPM at tcti.
+ * with the default one into the default library context, in pv): signing
+ * with it happens in the TPM at tcti. Free the key before unloading pv.
  */
 static int
-tpm_key_load(EVP_PKEY **out, const char *pem, size_t pem_len,
-    const char *tcti)
+tpm_key_load(EVP_PKEY **out, struct tpm_providers *pv, const char *pem,
+    size_t pem_len, const char *tcti)
 {
 	OSSL_DECODER_CTX *dctx = NULL;
 	const unsigned char *p = (const unsigned char *)pem;
@@ -103,8 +118,8 @@ tpm_key_load(EVP_PKEY **out, const char *pem, size_t pem_len,
 
 	*out = NULL;
 	if (setenv("TPM2OPENSSL_TCTI", tcti, 1) != 0 ||
-	    OSSL_PROVIDER_load(NULL, "tpm2") == NULL ||
-	    OSSL_PROVIDER_load(NULL, "default") == NULL) {
+	    (pv->tpm2 = OSSL_PROVIDER_load(NULL, "tpm2")) == NULL ||
+	    (pv->dflt = OSSL_PROVIDER_load(NULL, "default")) == NULL) {
 		rc = ca_error_openssl(CA_ERR_UNSUPPORTED, "OpenSSL's tpm2 "
 		    "provider does not load (Debian: tpm2-openssl)");
 		goto out;
@@ -127,6 +142,7 @@ client_tpm_request_run(const struct client_request_opts *o,
     const char *const *names)
 {
 	struct tpm_evidence ev;
+	struct tpm_providers pv;
 	struct client *c = NULL;
 	tpm_client *tc = NULL;
 	PROTO_REQUEST *creq = NULL, *req = NULL;
@@ -140,6 +156,7 @@ client_tpm_request_run(const struct client_request_opts *o,
 	int rc, ret = CLIENT_EXIT_FAILED;
 
 	memset(&ev, 0, sizeof(ev));
+	memset(&pv, 0, sizeof(pv));
 	if ((rc = tpm_client_open(&tc, o->tpm)) != CA_OK ||
 	    (rc = tpm_client_ek(tc, TPM_CLIENT_RSA2048, &ev.ek_cert,
 	    &ev.ek_cert_len, &ev.ek_pub, &ev.ek_pub_len)) != CA_OK ||
@@ -169,7 +186,7 @@ client_tpm_request_run(const struct client_request_opts *o,
 	tpm_client_free(tc);
 	tc = NULL;
 	if (rc != CA_OK ||
-	    (rc = tpm_key_load(&pkey, ev.pem, ev.pem_len, o->tpm)) != CA_OK ||
+	    (rc = tpm_key_load(&pkey, &pv, ev.pem, ev.pem_len, o->tpm)) != CA_OK ||
 	    (rc = client_csr_build_ex(&csr, pkey, "?provider=tpm2",
 	    o->cn != NULL ? o->cn : names[0], names, o->nnames)) != CA_OK ||
 	    (rc = client_csr_der(&der, &der_len, csr)) != CA_OK) {
@@ -199,6 +216,7 @@ client_tpm_request_run(const struct client_request_opts *o,
 	PROTO_RESPONSE_free(cresp);
 	PROTO_RESPONSE_free(resp);
 	EVP_PKEY_free(pkey);
+	tpm_providers_unload(&pv);
 	X509_REQ_free(csr);
 	OPENSSL_free(der);
 	return ret;
