@@ -45,6 +45,16 @@ iss_start
 
 car_ok "carapace request --help documents --tpm" request --help
 grep -q -- "--tpm TCTI" "$T/car.out" || fail "request --help: no --tpm"
+car_refused "--tpm with --key" 2 "--key and --key-type do not go with it" \
+    request -s "$URL" --tpm "$TCTI_A" --key "$T/none.pem" --name "$NAME" \
+    --cert-out "$T/x.crt"
+car_refused "--tpm with a join token" 2 "give one attestation" request \
+    -s "$URL" --tpm "$TCTI_A" --token-file "$T/none" --name "$NAME" \
+    --key-out "$T/x.key" --cert-out "$T/x.crt"
+car_refused "--tpm with no TPM there" 1 'tpm: TCTI ".*": ' request \
+    -s "$URL" --tpm "swtpm:host=127.0.0.1,port=1" --name "$NAME" \
+    --key-out "$T/x.key" --cert-out "$T/x.crt"
+[ ! -e "$T/x.key" ] && [ ! -e "$T/x.crt" ] || fail "usage errors wrote files"
 
 # --- a certificate for TPM A ----------------------------------------------
 
