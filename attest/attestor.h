@@ -21,8 +21,12 @@
  *    request used it in between), says why in the words verify would have
  *    used, or that the other request was this same one (a resend);
  *  - free: releases the state.
- * Challenge steps (the x509pop nonce) are served by the handler for now;
- * the generic challenge exchange comes with TPM 2.0 (issue 11).
+ *  - challenge (optional): the first round of a multi-round exchange
+ *    (TPM 2.0): checks the first-round evidence of a ChallengeRequest,
+ *    keeps what the answer will be checked against in its own state under
+ *    a fresh session id (bounded, expiring, single use), and returns the
+ *    challenge; verify then finds the session named by the answer.
+ * The x509pop nonce is still served by the handler (NonceRequest).
  *
  * Attested identities name the evidence with selectors of the form
  * "kind:fact:value" (docs/attestation.md lists them per attestor).
@@ -47,6 +51,7 @@
 #define ATTEST_SELECTOR_CUT	17	/* "~" and 16 hex digits */
 #define ATTEST_WHO_MAX		300
 #define ATTEST_EVIDENCE_LEN	32	/* the evidence digest, SHA-256 */
+#define ATTEST_SESSION_LEN	PROTOCOL_SESSION_ID_LEN
 
 struct nonce_cache;
 struct weak_key_list;
@@ -106,6 +111,20 @@ struct attest_result {
 	void *priv;
 };
 
+/*
+ * What a challenge op gives: status PROTOCOL_OK with a session id, its
+ * expiry and the challenge (owned here until the handler takes it), or a
+ * refusal with a message. Cleared with attest_challenge_clear.
+ */
+struct attest_challenge {
+	enum protocol_status status;
+	char message[PROTOCOL_MAX_TEXT];
+	uint8_t session[ATTEST_SESSION_LEN];
+	time_t expires;
+	PROTO_CHALLENGE *challenge;
+	char who[ATTEST_WHO_MAX];	/* for the request log */
+};
+
 struct attestor {
 	const char *name;		/* "joinToken", "x509pop", ... */
 	const char *method;		/* the request log's: "issue/joinToken" */
@@ -122,12 +141,21 @@ struct attestor {
 	    struct attest_result *res, int rc);
 	void (*result_free)(struct attest_result *res);
 	void (*free)(void *state);
+	/*
+	 * challenge (NULL when the attestor has no challenge round): answers
+	 * a ChallengeRequest of alternative challenge_type into out (zeroed
+	 * first), or refuses in it.
+	 */
+	int challenge_type;		/* the PROTO_CHALLENGE_* it answers */
+	void (*challenge)(void *state, const struct attest_env *env,
+	    const PROTO_CHALLENGE_REQ *req, struct attest_challenge *out);
 };
 
 /* The built-in attestors. */
 extern const struct attestor attestor_join_token;
 extern const struct attestor attestor_x509pop;
 extern const struct attestor attestor_iddoc;
+extern const struct attestor attestor_tpm;
 
 struct attest_registry;
 
@@ -153,6 +181,16 @@ void attest_verify(struct attest_registry *r, const struct attest_env *env,
  * ("issue/joinToken"), or "issue" when no attestor answers it.
  */
 const char *attest_method(int wire_type);
+
+/*
+ * attest_challenge finds the attestor whose challenge op answers req's
+ * alternative and runs it into out (zeroed first); an alternative no
+ * attestor answers is a refusal in out like any other. Free what out
+ * holds with attest_challenge_clear.
+ */
+void attest_challenge(struct attest_registry *r, const struct attest_env *env,
+    const PROTO_CHALLENGE_REQ *req, struct attest_challenge *out);
+void attest_challenge_clear(struct attest_challenge *out);
 
 /* attest_conflict calls res's attestor's conflict (see struct attestor). */
 void attest_conflict(struct attest_registry *r, const struct attest_env *env,

@@ -20,6 +20,7 @@ static const struct attestor *const builtin[] = {
 	&attestor_join_token,
 	&attestor_x509pop,
 	&attestor_iddoc,
+	&attestor_tpm,
 };
 #define NBUILTIN	(sizeof(builtin) / sizeof(builtin[0]))
 
@@ -106,6 +107,37 @@ attest_method(int wire_type)
 		if (builtin[i]->wire_type == wire_type)
 			return builtin[i]->method;
 	return "issue";
+}
+
+void
+attest_challenge(struct attest_registry *r, const struct attest_env *env,
+    const PROTO_CHALLENGE_REQ *req, struct attest_challenge *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < NBUILTIN; i++)
+		if (builtin[i]->challenge != NULL &&
+		    builtin[i]->challenge_type == req->type)
+			break;
+	if (i == NBUILTIN) {
+		out->status = PROTOCOL_BAD_REQUEST;
+		snprintf(out->message, sizeof(out->message), "challenge: no "
+		    "attestor of this issuer answers challenge type %d",
+		    req->type);
+		return;
+	}
+	snprintf(out->who, sizeof(out->who), "%s", builtin[i]->name);
+	builtin[i]->challenge(r->state[i], env, req, out);
+}
+
+void
+attest_challenge_clear(struct attest_challenge *out)
+{
+	if (out == NULL)
+		return;
+	PROTO_CHALLENGE_free(out->challenge);
+	out->challenge = NULL;
 }
 
 void

@@ -29,7 +29,7 @@ enum {
 	OPT_CERT_OUT, OPT_CHAIN_OUT, OPT_CERT, OPT_CHAIN, OPT_NEW_KEY,
 	OPT_IDENTITY, OPT_TTL, OPT_REASON, OPT_STATUS, OPT_LOG, OPT_IDDOC,
 	OPT_IDDOC_SIG, OPT_IDDOC_KEY_ID, OPT_GROUP, OPT_MODULE, OPT_PIN_SOURCE,
-	OPT_SELECTOR,
+	OPT_SELECTOR, OPT_TPM,
 };
 
 /* Which options a subcommand takes (bits). */
@@ -60,6 +60,7 @@ enum {
 #define O_GROUP		0x01000000u
 #define O_HSM		0x02000000u
 #define O_SELECTOR	0x04000000u
+#define O_TPM		0x08000000u
 
 #define O_CLIENT	(O_SERVER | O_CA | O_TIMEOUT)
 #define O_OPERATOR	(O_SOCKET | O_TIMEOUT)
@@ -96,6 +97,7 @@ static const struct option longopts[] = {
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "pin-source", required_argument, NULL, OPT_PIN_SOURCE },
+	{ "tpm", required_argument, NULL, OPT_TPM },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -127,19 +129,22 @@ static const char common_operator[] =
 static const struct cmd cmds[] = {
 	{ CMD_REQUEST, "request", NULL, O_CLIENT | O_TOKEN | O_IDDOC | O_NAME |
 	    O_CN | O_LIFETIME | O_KEY | O_KEY_TYPE | O_KEY_OUT | O_CERT_OUT |
-	    O_CHAIN_OUT | O_HSM, 0,
+	    O_CHAIN_OUT | O_HSM | O_TPM, 0,
 "usage: carapace request -s URL (--token-file FILE | --token-env NAME |\n"
-"           --iddoc FILE [--iddoc-sig FILE --iddoc-key-id ID])\n"
+"           --iddoc FILE [--iddoc-sig FILE --iddoc-key-id ID] |\n"
+"           --tpm TCTI)\n"
 "           --name DNS [--name DNS ...] [--cn CN] [--lifetime 24h]\n"
 "           [--key KEY.pem | --key-type TYPE --key-out KEY.pem |\n"
 "            --key pkcs11:URI --module MODULE.so [--pin-source SRC]\n"
 "            [--key-type TYPE]]\n"
 "           --cert-out CERT.pem [--chain-out CHAIN.pem]\n"
 "\n"
-"Gets a certificate with a join token or with an identity document that\n"
-"the platform signed (give exactly one). The key pair is generated here and\n"
-"never leaves this machine; only the CSR is sent. Nothing is written unless\n"
-"the certificate is issued; no output file may exist beforehand.\n"
+"Gets a certificate with a join token, with an identity document that\n"
+"the platform signed, or with this machine's TPM 2.0 (give exactly one).\n"
+"The key pair is generated here (with --tpm: inside the TPM, which it never\n"
+"leaves) and never leaves this machine; only the CSR is sent. Nothing is\n"
+"written unless the certificate is issued; no output file may exist\n"
+"beforehand.\n"
 "\n"
 "  --token-file FILE    the join token (cpt1...) the operator gave you\n"
 "  --token-env NAME     ... or the environment variable that holds it\n"
@@ -149,6 +154,11 @@ static const struct cmd cmds[] = {
 "                       DER or base64\n"
 "  --iddoc-sig FILE     its Ed25519 signature: 64 bytes, base64 or hex\n"
 "  --iddoc-key-id ID    the id of the platform key that signed it\n"
+"  --tpm TCTI           attest with the TPM (its EK, an AK, credential\n"
+"                       activation, TPM2_Certify): device:/dev/tpmrm0,\n"
+"                       swtpm:host=127.0.0.1,port=2321; the key (ECC P-256)\n"
+"                       is made in the TPM and --key-out gets it as a TSS2\n"
+"                       PRIVATE KEY PEM for OpenSSL's tpm2 provider\n"
 "  -n, --name DNS       a DNS name for the certificate (repeatable)\n"
 "  --cn CN              the subject common name (default: the first name)\n"
 "  --lifetime DUR       ask for a shorter lifetime: 90s, 30m, 24h, 7d\n"
@@ -315,6 +325,7 @@ opt_bit(int ch)
 	case OPT_LOG: return O_LOG;
 	case OPT_GROUP: return O_GROUP;
 	case OPT_MODULE: case OPT_PIN_SOURCE: return O_HSM;
+	case OPT_TPM: return O_TPM;
 	case OPT_IDDOC: case OPT_IDDOC_SIG: case OPT_IDDOC_KEY_ID:
 		return O_IDDOC;
 	default: return 0;
@@ -356,6 +367,18 @@ request_attestation_check(const struct cmd *c,
 {
 	int token = rq->token_file != NULL || rq->token_env != NULL;
 
+	if (rq->tpm != NULL) {
+		if (token || rq->iddoc != NULL || rq->iddoc_sig != NULL ||
+		    rq->iddoc_key_id != NULL)
+			return usage_err(c, "give one attestation: --tpm does "
+			    "not go with a join token or an identity document",
+			    NULL);
+		if (rq->key != NULL || rq->key_type != NULL)
+			return usage_err(c, "--tpm makes the key in the TPM "
+			    "(ECC P-256): --key and --key-type do not go with "
+			    "it", NULL);
+		return CLIENT_EXIT_OK;
+	}
 	if (rq->iddoc == NULL && (rq->iddoc_sig != NULL ||
 	    rq->iddoc_key_id != NULL))
 		return usage_err(c, "--iddoc-sig and --iddoc-key-id go with "
@@ -375,8 +398,8 @@ request_attestation_check(const struct cmd *c,
 	if (!token)
 		return usage_err(c, "give an attestation: the join token with "
 		    "--token-file FILE or --token-env NAME (never on the "
-		    "command line), or an identity document with --iddoc "
-		    "FILE", NULL);
+		    "command line), an identity document with --iddoc "
+		    "FILE, or the TPM with --tpm TCTI", NULL);
 	if (rq->token_file != NULL && rq->token_env != NULL)
 		return usage_err(c, "give the join token with either "
 		    "--token-file FILE or --token-env NAME, not both", NULL);
@@ -452,6 +475,9 @@ run(const struct cmd *c, int argc, char *argv[])
 			break;
 		case OPT_IDDOC_KEY_ID:
 			rq.iddoc_key_id = optarg;
+			break;
+		case OPT_TPM:
+			rq.tpm = optarg;
 			break;
 		case 'n':
 			if (nnames >= PROTOCOL_MAX_NAMES)

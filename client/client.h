@@ -166,6 +166,7 @@ struct client_request_opts {
 	const char *iddoc_sig;		/* its Ed25519 signature: 64 bytes,
 					 * or base64 or hex text */
 	const char *iddoc_key_id;	/* the platform key's id */
+	const char *tpm;		/* request: or a TPM, by its TCTI */
 	const char *names[PROTOCOL_MAX_NAMES];	/* DNS names */
 	size_t nnames;
 	const char *cn;			/* default: the first name */
@@ -204,10 +205,48 @@ int client_csr_build(X509_REQ **out, EVP_PKEY *key, const char *cn,
     __attribute__((warn_unused_result));
 
 /*
+ * client_csr_build_ex is client_csr_build with the signature fetched with
+ * the property query propq ("?provider=tpm2" for a TPM key; NULL: none).
+ */
+int client_csr_build_ex(X509_REQ **out, EVP_PKEY *key, const char *propq,
+    const char *cn, const char *const *names, size_t nnames)
+    __attribute__((warn_unused_result));
+
+/*
  * client_key_generate makes a key of type ("ec-p256", "ec-p384",
  * "rsa-2048", "rsa-3072"; NULL is ec-p256). Free with EVP_PKEY_free.
  */
 int client_key_generate(EVP_PKEY **out, const char *type)
+    __attribute__((warn_unused_result));
+
+/*
+ * client_tpm_request_run is `carapace request --tpm TCTI` (client_tpm.c):
+ * the challenge exchange with the TPM, a key made and certified in it, a
+ * CSR for names (o->nnames of them) signed by it through OpenSSL's tpm2
+ * provider; writes the key as a TSS2 PRIVATE KEY PEM. Returns a
+ * CLIENT_EXIT_* status.
+ */
+int client_tpm_request_run(const struct client_request_opts *o,
+    const char *const *names);
+
+/*
+ * client_issued_write turns an Issued answer into files: the certificate
+ * (whose key must be pub), the chain, and, when key_out is not NULL, the
+ * key: key_text as is (a PEM the caller made), or else key's PEM. Nothing
+ * is left written on failure. Returns a CLIENT_EXIT_* status.
+ */
+int client_issued_write(const PROTO_ISSUED *is, EVP_PKEY *pub, EVP_PKEY *key,
+    const char *key_text, const char *key_out, const char *cert_out,
+    const char *chain_out);
+
+/* client_local_fail prints the error detail; a CLIENT_EXIT_* status. */
+int client_local_fail(int rc);
+
+/*
+ * client_csr_der DER-encodes a CSR, refusing one over PROTOCOL_MAX_CSR;
+ * *out is freed with OPENSSL_free.
+ */
+int client_csr_der(uint8_t **out, size_t *out_len, X509_REQ *req)
     __attribute__((warn_unused_result));
 
 /* What the operator subcommands were told. */

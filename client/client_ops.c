@@ -362,7 +362,7 @@ static int
 cert_show(const PROTO_CERT_INFO *ci)
 {
 	static const char *const methods[] = {
-		"joinToken", "x509pop", "identityDoc",
+		"joinToken", "x509pop", "identityDoc", "tpm",
 	};
 	const unsigned char *p;
 	char *serial, t[32];

@@ -76,6 +76,14 @@ int
 client_csr_build(X509_REQ **out, EVP_PKEY *key, const char *cn,
     const char *const *names, size_t nnames)
 {
+	return client_csr_build_ex(out, key, NULL, cn, names, nnames);
+}
+
+int
+client_csr_build_ex(X509_REQ **out, EVP_PKEY *key, const char *propq,
+    const char *cn, const char *const *names, size_t nnames)
+{
+	EVP_MD_CTX *sctx = NULL;
 	X509_REQ *req = NULL;
 	X509_NAME *subj = NULL;
 	GENERAL_NAMES *gens = NULL;
@@ -129,7 +137,10 @@ client_csr_build(X509_REQ **out, EVP_PKEY *key, const char *cn,
 	}
 	ext = NULL;
 	if (!X509_REQ_add_extensions(req, exts) ||
-	    X509_REQ_sign(req, key, md) <= 0) {
+	    (sctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(sctx, NULL, md != NULL ?
+	    EVP_MD_get0_name(md) : NULL, NULL, propq, key, NULL) != 1 ||
+	    X509_REQ_sign_ctx(req, sctx) <= 0) {
 		rc = ca_error_openssl(CA_ERR_INTERNAL, "CSR: cannot sign");
 		goto out;
 	}
@@ -137,6 +148,7 @@ client_csr_build(X509_REQ **out, EVP_PKEY *key, const char *cn,
 	req = NULL;
 	rc = CA_OK;
  out:
+	EVP_MD_CTX_free(sctx);
 	X509_EXTENSION_free(ext);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	ASN1_IA5STRING_free(ia5);
@@ -532,13 +544,10 @@ print_cert_summary(X509 *x, const char *path)
 	free(serial);
 }
 
-/*
- * Turn an Issued answer into files. key is written to key_out when
- * key_out is not NULL. Returns a CLIENT_EXIT_* status.
- */
-static int
-issued_write(const PROTO_ISSUED *is, EVP_PKEY *pub, EVP_PKEY *key,
-    const char *key_out, const char *cert_out, const char *chain_out)
+int
+client_issued_write(const PROTO_ISSUED *is, EVP_PKEY *pub, EVP_PKEY *key,
+    const char *key_text, const char *key_out, const char *cert_out,
+    const char *chain_out)
 {
 	struct client_outputs outs;
 	BIO *kb = NULL, *cb = NULL, *chb = NULL;
@@ -568,7 +577,11 @@ issued_write(const PROTO_ISSUED *is, EVP_PKEY *pub, EVP_PKEY *key,
 		    sk_ASN1_OCTET_STRING_value(is->chain, i), 1,
 		    "chain certificate")) != CA_OK)
 			goto fail;
-	if (key_out != NULL) {
+	if (key_out != NULL && key_text != NULL) {
+		if ((rc = client_outputs_write(&outs, key_out, key_text,
+		    strlen(key_text), 0600)) != CA_OK)
+			goto fail;
+	} else if (key_out != NULL) {
 		if ((rc = key_pem(&kb, key)) != CA_OK)
 			goto fail;
 		BIO_get_mem_ptr(kb, &m);
@@ -758,15 +771,15 @@ pop_sign(EVP_PKEY *pkey, void *arg)
 }
 
 /* Print a local error (ca_error_detail) and map rc to an exit status. */
-static int
-local_fail(int rc)
+int
+client_local_fail(int rc)
 {
 	fprintf(stderr, "carapace: %s\n", ca_error_detail());
 	return rc == CA_ERR_USAGE ? CLIENT_EXIT_USAGE : CLIENT_EXIT_FAILED;
 }
 
-static int
-csr_der(uint8_t **out, size_t *out_len, X509_REQ *req)
+int
+client_csr_der(uint8_t **out, size_t *out_len, X509_REQ *req)
 {
 	unsigned char *der = NULL;
 	int len;
@@ -810,10 +823,12 @@ client_request_run(const struct client_request_opts *o)
 	outs[2] = o->chain_out;
 	if ((rc = names_check(names, o->nnames)) == CA_OK &&
 	    (rc = client_outputs_check(outs, 3)) == CA_OK)
-		rc = o->iddoc != NULL ? iddoc_load(&att, o) :
-		    token_load(&tok, o);
+		rc = o->tpm != NULL ? CA_OK : o->iddoc != NULL ?
+		    iddoc_load(&att, o) : token_load(&tok, o);
+	if (rc == CA_OK && o->tpm != NULL)
+		return client_tpm_request_run(o, names);
 	if (rc != CA_OK) {
-		ret = local_fail(rc);
+		ret = client_local_fail(rc);
 		goto out;
 	}
 	if (o->key != NULL) {
@@ -821,21 +836,21 @@ client_request_run(const struct client_request_opts *o)
 		    o->key_type)) != CA_OK ||
 		    (rc = profile_key_check(ck.pub, PROFILE_KEY_ALL,
 		    o->key)) != CA_OK) {
-			ret = local_fail(rc);
+			ret = client_local_fail(rc);
 			goto out;
 		}
 	} else {
 		if ((rc = client_key_generate(&ck.soft, o->key_type)) !=
 		    CA_OK || EVP_PKEY_up_ref(ck.soft) != 1) {
-			ret = local_fail(rc != CA_OK ? rc : CA_ERR_NOMEM);
+			ret = client_local_fail(rc != CA_OK ? rc : CA_ERR_NOMEM);
 			goto out;
 		}
 		ck.pub = ck.soft;
 	}
 	if ((rc = ckey_csr(&csr, &ck, o->cn != NULL ? o->cn : names[0],
 	    names, o->nnames)) != CA_OK ||
-	    (rc = csr_der(&der, &der_len, csr)) != CA_OK) {
-		ret = local_fail(rc);
+	    (rc = client_csr_der(&der, &der_len, csr)) != CA_OK) {
+		ret = client_local_fail(rc);
 		goto out;
 	}
 	if (tok != NULL) {
@@ -855,8 +870,9 @@ client_request_run(const struct client_request_opts *o)
 	if ((ret = client_exchange(&resp, &o->conf, req,
 	    PROTO_RESP_ISSUED)) != CLIENT_EXIT_OK)
 		goto out;
-	ret = issued_write(resp->body->value.issued, ck.pub, ck.soft,
-	    o->key != NULL ? NULL : o->key_out, o->cert_out, o->chain_out);
+	ret = client_issued_write(resp->body->value.issued, ck.pub, ck.soft,
+	    NULL, o->key != NULL ? NULL : o->key_out, o->cert_out,
+	    o->chain_out);
  out:
 	join_token_cred_free(tok);
 	PROTO_ATTESTATION_free(att);
@@ -958,12 +974,12 @@ client_renew_run(const struct client_request_opts *o)
 	    (rc = client_certs_read(&chain, o->cert)) != CA_OK ||
 	    (rc = ckey_open(&cur, o->key, o->module, o->pin_source, 0,
 	    NULL)) != CA_OK) {
-		ret = local_fail(rc);
+		ret = client_local_fail(rc);
 		goto out;
 	}
 	if (o->chain != NULL) {
 		if ((rc = client_certs_read(&more, o->chain)) != CA_OK) {
-			ret = local_fail(rc);
+			ret = client_local_fail(rc);
 			goto out;
 		}
 		while (sk_X509_num(more) > 0) {
@@ -992,12 +1008,12 @@ client_renew_run(const struct client_request_opts *o)
 			names[i] = dns_name(o->names[i]);
 		nnames = o->nnames;
 		if ((rc = names_check(names, nnames)) != CA_OK) {
-			ret = local_fail(rc);
+			ret = client_local_fail(rc);
 			goto out;
 		}
 	} else if ((rc = cert_dns_names(&gens, names, &nnames, leaf,
 	    o->cert)) != CA_OK) {
-		ret = local_fail(rc);
+		ret = client_local_fail(rc);
 		goto out;
 	}
 	/* The old CN if it is one of the names (issuers want that), else the
@@ -1015,15 +1031,15 @@ client_renew_run(const struct client_request_opts *o)
 	if (o->new_key) {
 		if ((rc = client_key_generate(&nk.soft, o->key_type)) !=
 		    CA_OK || EVP_PKEY_up_ref(nk.soft) != 1) {
-			ret = local_fail(rc != CA_OK ? rc : CA_ERR_NOMEM);
+			ret = client_local_fail(rc != CA_OK ? rc : CA_ERR_NOMEM);
 			goto out;
 		}
 		nk.pub = nk.soft;
 	}
 	if ((rc = ckey_csr(&csr, o->new_key ? &nk : &cur, cn, names,
 	    nnames)) != CA_OK ||
-	    (rc = csr_der(&der, &der_len, csr)) != CA_OK) {
-		ret = local_fail(rc);
+	    (rc = client_csr_der(&der, &der_len, csr)) != CA_OK) {
+		ret = client_local_fail(rc);
 		goto out;
 	}
 	/* One connection: ask for the nonce, then send the signed request. */
@@ -1048,7 +1064,7 @@ client_renew_run(const struct client_request_opts *o)
 	ca_error_clear();
 	if ((rc = ckey_use(&cur, pop_sign, &pop, "x509pop signature")) !=
 	    CA_OK || (rc = pop.rc) != CA_OK) {
-		ret = local_fail(rc);
+		ret = client_local_fail(rc);
 		goto out;
 	}
 	if ((att = protocol_attest_x509_pop(chain,
@@ -1065,9 +1081,9 @@ client_renew_run(const struct client_request_opts *o)
 	if ((ret = client_roundtrip(c, &resp, req, PROTO_RESP_ISSUED)) !=
 	    CLIENT_EXIT_OK)
 		goto out;
-	ret = issued_write(resp->body->value.issued,
+	ret = client_issued_write(resp->body->value.issued,
 	    o->new_key ? nk.pub : cur.pub, o->new_key ? nk.soft : NULL,
-	    o->new_key ? o->key_out : NULL, o->cert_out, o->chain_out);
+	    NULL, o->new_key ? o->key_out : NULL, o->cert_out, o->chain_out);
  out:
 	client_close(c);
 	PROTO_ATTESTATION_free(att);

@@ -754,6 +754,36 @@ handle_nonce(struct handler *h)
 	return r;
 }
 
+/*
+ * handle_challenge: the first round of a multi-round attestation, routed
+ * to the attestor that answers its alternative (the handler knows none).
+ */
+static PROTO_RESPONSE *
+handle_challenge(struct handler *h, const PROTO_CHALLENGE_REQ *req,
+    struct handler_note *note)
+{
+	struct attest_challenge ch;
+	struct attest_env env;
+	PROTO_RESPONSE *r;
+
+	memset(&env, 0, sizeof(env));
+	env.log = h->log;
+	env.nonces = h->nonces;
+	env.now = time(NULL);
+	attest_challenge(h->attest, &env, req, &ch);
+	snprintf(note->identity, sizeof(note->identity), "%.*s",
+	    (int)sizeof(note->identity) - 1, ch.who);
+	if (ch.status != PROTOCOL_OK)
+		r = refuse(ch.status, "%s", ch.message);
+	else {
+		r = protocol_response_challenge(ch.session, sizeof(ch.session),
+		    ch.expires, ch.challenge);
+		ch.challenge = NULL;	/* taken, also on failure */
+	}
+	attest_challenge_clear(&ch);
+	return r;
+}
+
 int
 handler_handle(struct handler *h, uint8_t **out, size_t *out_len,
     const uint8_t *in, size_t len, int operator)
@@ -789,6 +819,10 @@ handler_handle(struct handler *h, uint8_t **out, size_t *out_len,
 	case PROTO_REQ_NONCE:
 		note.method = "nonce";
 		resp = handle_nonce(h);
+		break;
+	case PROTO_REQ_CHALLENGE:
+		note.method = "challenge";
+		resp = handle_challenge(h, req->body->value.challenge, &note);
 		break;
 	default:
 		if (!operator) {
@@ -988,6 +1022,13 @@ handler_new(struct handler **out, const struct issuer_config *cfg,
 		rc = ca_error(CA_ERR_CONFIG, "%s: [policy_iddoc] needs [issuer] "
 		    "iddoc_keys (a section of platform keys)",
 		    config_path(cfg->conf));
+		goto out;
+	}
+	if (cfg->ntpm_ek_ca == 0 && cfg->tpm_ek_allow == NULL &&
+	    policy_enabled(h->policy, POLICY_TPM)) {
+		rc = ca_error(CA_ERR_CONFIG, "%s: [policy_tpm] needs [issuer] "
+		    "tpm_ek_ca (the TPM manufacturer CAs) or tpm_ek_allow (a "
+		    "list of EK hashes)", config_path(cfg->conf));
 		goto out;
 	}
 	*out = h;

@@ -2,7 +2,7 @@
 /*
  * handler: turns one request message into one response message. It is the
  * glue between the wire (protocol/protocol.h), the attestors and policy
- * (attest/join_token.h, attest_x509pop.h, attest_iddoc.h, policy.h), the
+ * (attest/attestor.h and the attestors behind it, policy.h), the
  * signer (issuer/signer.h) and the issuance log (log/issuance_log.h).
  *
  * An issue request goes through these steps, and the first one that fails
@@ -15,7 +15,8 @@
  *      policy);
  *   3. check the attestation (join token: tokenUnknown, tokenExpired,
  *      tokenUsed; x509pop: nonceInvalid, badAttestation; identity
- *      document: badAttestation, tokenUsed);
+ *      document: badAttestation, tokenUsed; TPM: nonceInvalid,
+ *      badAttestation, tokenUsed);
  *   4. policy: the names and the profile (notAuthorized, policy), then the
  *      profile's key types and lifetime (policy);
  *   5. reserve a serial, sign, record and commit (issuance_log_complete,
@@ -23,6 +24,9 @@
  *      then answer with the certificate. A failure after the reservation
  *      abandons the serial (hsmUnavailable, logUnavailable, internal).
  *
+ * A challenge request (the first round of TPM attestation) is handed to
+ * the attestor that answers its alternative (attest_challenge), which
+ * keeps the session; an x509pop nonce request is answered here.
  * Operator requests (ops.c) are answered only on the operator listener;
  * elsewhere they get forbidden.
  *

@@ -25,7 +25,7 @@ static const char *const issuer_keys[] = {
 	"max_connections_per_peer", "idle_timeout", "csr_subject", "profiles",
 	"nonce_ttl", "nonce_max", "x509pop_device_anchors", "iddoc_keys",
 	"iddoc_window", "iddoc_skew", "iddoc_audience", "iddoc_binding",
-	"log_level",
+	"log_level", "tpm_ek_ca", "tpm_ek_allow",
 	"weak_keys", NULL
 };
 
@@ -51,6 +51,9 @@ issuer_config_free(struct issuer_config *ic)
 		free(ic->device_anchors[i]);
 	for (i = 0; i < ic->nweak_keys; i++)
 		free(ic->weak_keys[i]);
+	for (i = 0; i < ic->ntpm_ek_ca; i++)
+		free(ic->tpm_ek_ca[i]);
+	free(ic->tpm_ek_allow);
 	config_free(ic->conf);
 	free(ic);
 }
@@ -303,7 +306,14 @@ issuer_config_load(struct issuer_config **out, const char *path)
 	if ((rc = path_list(ic->device_anchors, &ic->ndevice_anchors,
 	    ic->conf, sec, "x509pop_device_anchors")) != CA_OK ||
 	    (rc = path_list(ic->weak_keys, &ic->nweak_keys, ic->conf, sec,
-	    "weak_keys")) != CA_OK)
+	    "weak_keys")) != CA_OK ||
+	    (rc = path_list(ic->tpm_ek_ca, &ic->ntpm_ek_ca, ic->conf, sec,
+	    "tpm_ek_ca")) != CA_OK ||
+	    (rc = config_get_string(&s, ic->conf, sec, "tpm_ek_allow", NULL))
+	    != CA_OK)
+		goto out;
+	if (s != NULL && (rc = config_resolve(&ic->tpm_ek_allow, ic->conf, s))
+	    != CA_OK)
 		goto out;
 
 	*out = ic;

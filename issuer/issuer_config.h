@@ -58,6 +58,9 @@ struct issuer_config {
 	long iddoc_skew;
 	const char *iddoc_audience;	/* may be NULL */
 	int iddoc_binding_optional;	/* iddoc_binding = optional */
+	char *tpm_ek_ca[ISSUER_MAX_ANCHOR_FILES];	/* EK CA PEM files */
+	size_t ntpm_ek_ca;
+	char *tpm_ek_allow;		/* EK SHA-256 allowlist file, or NULL */
 	long log_level;			/* 0 err .. 3 debug */
 };
 

@@ -402,6 +402,8 @@ method_of(const char *attestation)
 		return PROTO_ATTEST_X509_POP;
 	if (strcmp(attestation, "iid") == 0)
 		return PROTO_ATTEST_IDENTITY_DOC;
+	if (strcmp(attestation, "tpm") == 0)
+		return PROTO_ATTEST_TPM;
 	return -1;
 }
 

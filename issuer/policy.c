@@ -40,6 +40,7 @@ static const char *const method_section[POLICY_METHOD__MAX] = {
 	"policy_x509pop_renewal",
 	"policy_x509pop_device",
 	"policy_iddoc",
+	"policy_tpm",
 };
 
 static const char *const method_name[POLICY_METHOD__MAX] = {
@@ -47,12 +48,14 @@ static const char *const method_name[POLICY_METHOD__MAX] = {
 	"x509pop renewal",
 	"x509pop device",
 	"iddoc",
+	"tpm",
 };
 
 /* Template variables each method may use. */
 static const char *const device_vars[] = { "serial", "cn", NULL };
 static const char *const iddoc_vars[] = { "instance", "account", "region",
     NULL };
+static const char *const tpm_vars[] = { "ek", NULL };
 
 const char *
 policy_method_name(enum policy_method m)
@@ -254,6 +257,8 @@ var_value(const struct policy_identity *id, const char *var, size_t n)
 		return id->account;
 	if (n == 6 && strncmp(var, "region", n) == 0)
 		return id->region;
+	if (n == 2 && strncmp(var, "ek", n) == 0)
+		return id->ek;
 	return NULL;
 }
 
@@ -376,6 +381,10 @@ rule_load(struct policy_rule *r, const struct config *c, enum policy_method m)
 	case POLICY_X509POP_DEVICE:
 		keys = keys_device;
 		vars = device_vars;
+		break;
+	case POLICY_TPM:
+		keys = keys_device;
+		vars = tpm_vars;
 		break;
 	default:
 		keys = keys_iddoc;
@@ -500,7 +509,8 @@ grants_build(char ***out, size_t *nout, const struct policy_rule *r,
 
 	*out = NULL;
 	*nout = 0;
-	vars = id->method == POLICY_X509POP_DEVICE ? device_vars : iddoc_vars;
+	vars = id->method == POLICY_X509POP_DEVICE ? device_vars :
+	    id->method == POLICY_TPM ? tpm_vars : iddoc_vars;
 	if ((v = calloc(r->ntemplates + 1, sizeof(*v))) == NULL)
 		goto out;
 	for (i = 0; i < r->ntemplates; i++) {
@@ -626,6 +636,7 @@ policy_check(struct policy_decision **out, const struct policy *p,
 		break;
 	case POLICY_X509POP_DEVICE:
 	case POLICY_IDDOC:
+	case POLICY_TPM:
 	default:
 		profile = r->profile;
 		if (id->method == POLICY_IDDOC && r->naccounts > 0 &&

@@ -18,10 +18,15 @@
  *   names = {instance}.{region}.compute.example
  *   accounts = 123456789012       optional: accounts that are accepted
  *
+ *   [policy_tpm]
+ *   profile = machine
+ *   names = {ek}.tpm.example
+ *
  * A method whose section is absent is disabled. Lists are separated by
  * commas and/or blanks. Template variables are {serial} (the device
  * certificate's serial in lowercase hex), {cn} (its commonName), and
- * {instance}, {account}, {region} (identity document); they are written
+ * {instance}, {account}, {region} (identity document), {ek} (TPM: the first
+ * 16 hex digits of the SHA-256 of the EK public key); they are written
  * without the "$" of "${name}" because NCONF expands $-variables itself
  * when it reads the file. A template that gives no name for an identity
  * (no CN, say) grants nothing to it. A substituted
@@ -58,6 +63,7 @@ enum policy_method {
 	POLICY_X509POP_RENEWAL,
 	POLICY_X509POP_DEVICE,
 	POLICY_IDDOC,
+	POLICY_TPM,
 	POLICY_METHOD__MAX
 };
 
@@ -77,6 +83,7 @@ struct policy_identity {
 	const char *instance;		/* iddoc */
 	const char *account;		/* iddoc */
 	const char *region;		/* iddoc */
+	const char *ek;			/* tpm: EK SHA-256, first 16 hex digits */
 };
 
 struct policy;

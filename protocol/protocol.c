@@ -312,6 +312,94 @@ check_platform_doc(const PROTO_PLATFORM_DOC *d)
 	return CA_OK;
 }
 
+/* A marshalled TPM structure: 1..PROTOCOL_MAX_TPM_BLOB octets. */
+#define check_tpm_blob(s, f) \
+	check_octets((s), (f), 1, PROTOCOL_MAX_TPM_BLOB)
+
+static int
+check_tpm_answer(const PROTO_TPM_ANSWER *t)
+{
+	int rc;
+
+	if ((rc = check_octets(t->session_id,
+	    "Request.issue.attestation.tpm.sessionId",
+	    PROTOCOL_SESSION_ID_LEN, PROTOCOL_SESSION_ID_LEN)) != CA_OK ||
+	    (rc = check_octets(t->secret,
+	    "Request.issue.attestation.tpm.secret", 1,
+	    PROTOCOL_TPM_SECRET_LEN)) != CA_OK ||
+	    (rc = check_tpm_blob(t->key_public,
+	    "Request.issue.attestation.tpm.keyPublic")) != CA_OK ||
+	    (rc = check_tpm_blob(t->certify_info,
+	    "Request.issue.attestation.tpm.certifyInfo")) != CA_OK)
+		return rc;
+	return check_tpm_blob(t->signature,
+	    "Request.issue.attestation.tpm.signature");
+}
+
+static int
+check_challenge_request(const PROTO_CHALLENGE_REQ *c)
+{
+	const PROTO_TPM_CHALLENGE_REQ *t;
+	int rc;
+
+	if (c == NULL)
+		return ca_error(CA_ERR_INVALID, "Request.challenge: missing");
+	switch (c->type) {
+	case PROTO_CHALLENGE_TPM:
+		if ((t = c->value.tpm) == NULL)
+			break;
+		if (t->ek_certificate != NULL && (rc = check_octets(
+		    t->ek_certificate, "Request.challenge.tpm.ekCertificate",
+		    1, PROTOCOL_MAX_TPM_EK_CERT)) != CA_OK)
+			return rc;
+		if ((rc = check_tpm_blob(t->ek_public,
+		    "Request.challenge.tpm.ekPublic")) != CA_OK)
+			return rc;
+		return check_tpm_blob(t->ak_public,
+		    "Request.challenge.tpm.akPublic");
+	default:
+		break;
+	}
+	return ca_error(CA_ERR_INVALID,
+	    "Request.challenge: unknown or empty alternative %d", c->type);
+}
+
+static int
+check_challenge_response(const PROTO_CHALLENGE_RESP *c)
+{
+	const PROTO_TPM_CHALLENGE *t;
+	int rc;
+
+	if ((rc = check_octets(c->session_id,
+	    "Response.challenge.sessionId", PROTOCOL_SESSION_ID_LEN,
+	    PROTOCOL_SESSION_ID_LEN)) != CA_OK ||
+	    (rc = check_time(c->expires_at, "Response.challenge.expiresAt"))
+	    != CA_OK)
+		return rc;
+	if (c->challenge == NULL)
+		return ca_error(CA_ERR_INVALID,
+		    "Response.challenge.challenge: missing");
+	switch (c->challenge->type) {
+	case PROTO_CHALLENGE_TPM:
+		if ((t = c->challenge->value.tpm) == NULL)
+			break;
+		if ((rc = check_tpm_blob(t->credential_blob,
+		    "Response.challenge.challenge.tpm.credentialBlob"))
+		    != CA_OK ||
+		    (rc = check_tpm_blob(t->encrypted_secret,
+		    "Response.challenge.challenge.tpm.encryptedSecret"))
+		    != CA_OK)
+			return rc;
+		return check_octets(t->nonce,
+		    "Response.challenge.challenge.tpm.nonce",
+		    PROTOCOL_NONCE_LEN, PROTOCOL_NONCE_LEN);
+	default:
+		break;
+	}
+	return ca_error(CA_ERR_INVALID, "Response.challenge.challenge: unknown "
+	    "or empty alternative %d", c->challenge->type);
+}
+
 static int
 check_attestation(const PROTO_ATTESTATION *a)
 {
@@ -370,6 +458,10 @@ check_attestation(const PROTO_ATTESTATION *a)
 			    "Request.issue.attestation.identityDoc.document",
 			    -1);
 		return CA_OK;
+	case PROTO_ATTEST_TPM:
+		if (a->value.tpm == NULL)
+			break;
+		return check_tpm_answer(a->value.tpm);
 	default:
 		break;
 	}
@@ -463,6 +555,8 @@ protocol_request_check(const PROTO_REQUEST *req)
 		    "Request.list.selector")) != CA_OK)
 			return rc;
 		return CA_OK;
+	case PROTO_REQ_CHALLENGE:
+		return check_challenge_request(b->value.challenge);
 	case PROTO_REQ_SHOW:
 		if (b->value.show == NULL)
 			break;
@@ -617,6 +711,10 @@ check_response_body(const PROTO_RESPONSE_BODY *b)
 			    CA_OK)
 				return wrap(rc, "Response.revoked", i);
 		return CA_OK;
+	case PROTO_RESP_CHALLENGE:
+		if (b->value.challenge == NULL)
+			break;
+		return check_challenge_response(b->value.challenge);
 	case PROTO_RESP_LOG_VERIFY:
 		if ((lv = b->value.log_verify) == NULL)
 			break;

@@ -59,6 +59,10 @@
 #define PROTOCOL_SECRET_MAX		64
 #define PROTOCOL_ED25519_SIG_LEN	64
 #define PROTOCOL_HASH_LEN		32	/* SHA-256 */
+#define PROTOCOL_SESSION_ID_LEN		16	/* ChallengeResponse.sessionId */
+#define PROTOCOL_MAX_TPM_EK_CERT	(8 * 1024)	/* DER EK certificate */
+#define PROTOCOL_MAX_TPM_BLOB		2048	/* a marshalled TPM structure */
+#define PROTOCOL_TPM_SECRET_LEN		32	/* the activated credential */
 
 /* Domain separation prefixes of the signed data (NUL included). */
 #define PROTOCOL_POP_PREFIX		"carapace x509pop v1"
@@ -100,6 +104,7 @@ enum protocol_request_type {
 	PROTO_REQ_SHOW = 7,
 	PROTO_REQ_LOG_VERIFY = 8,
 	PROTO_REQ_REVOKE_SELECTOR = 9,
+	PROTO_REQ_CHALLENGE = 10,
 	PROTO_REQ__MAX
 };
 
@@ -112,6 +117,7 @@ enum protocol_response_type {
 	PROTO_RESP_CERT_INFO = 5,
 	PROTO_RESP_LOG_VERIFY = 6,
 	PROTO_RESP_REVOKED = 7,
+	PROTO_RESP_CHALLENGE = 8,
 	PROTO_RESP__MAX
 };
 
@@ -119,6 +125,7 @@ enum protocol_attest_type {
 	PROTO_ATTEST_JOIN_TOKEN = 0,
 	PROTO_ATTEST_X509_POP = 1,
 	PROTO_ATTEST_IDENTITY_DOC = 2,
+	PROTO_ATTEST_TPM = 3,
 	PROTO_ATTEST__MAX
 };
 
@@ -129,6 +136,15 @@ enum protocol_cert_status {
 	PROTO_CERT_RESERVED = 2,	/* serial reserved, not completed yet */
 	PROTO_CERT_ABANDONED = 3,	/* reserved, then given up: never issued */
 	PROTO_CERT__MAX
+};
+
+/*
+ * ChallengeRequest and Challenge alternatives: one per attestor with a
+ * challenge round.
+ */
+enum protocol_challenge_type {
+	PROTO_CHALLENGE_TPM = 0,
+	PROTO_CHALLENGE__MAX
 };
 
 /* TokenInfo.state */
@@ -177,12 +193,60 @@ typedef struct proto_platform_doc_st {
 	ASN1_OCTET_STRING *key_binding;	/* OPTIONAL: SHA-256 of the SPKI */
 } PROTO_PLATFORM_DOC;
 
+/*
+ * TPM 2.0 (docs/protocol.md, "TPM 2.0: the challenge exchange"). Every
+ * OCTET STRING holds a TPM structure marshalled as the TPM does
+ * (libtss2-mu), or DER for the EK certificate.
+ */
+typedef struct proto_tpm_challenge_req_st {
+	ASN1_OCTET_STRING *ek_certificate;	/* OPTIONAL, DER */
+	ASN1_OCTET_STRING *ek_public;		/* TPM2B_PUBLIC */
+	ASN1_OCTET_STRING *ak_public;		/* TPM2B_PUBLIC */
+} PROTO_TPM_CHALLENGE_REQ;
+
+typedef struct proto_tpm_challenge_st {
+	ASN1_OCTET_STRING *credential_blob;	/* TPM2B_ID_OBJECT */
+	ASN1_OCTET_STRING *encrypted_secret;	/* TPM2B_ENCRYPTED_SECRET */
+	ASN1_OCTET_STRING *nonce;		/* Certify qualifyingData */
+} PROTO_TPM_CHALLENGE;
+
+typedef struct proto_tpm_answer_st {
+	ASN1_OCTET_STRING *session_id;
+	ASN1_OCTET_STRING *secret;		/* what ActivateCredential gave */
+	ASN1_OCTET_STRING *key_public;		/* TPM2B_PUBLIC */
+	ASN1_OCTET_STRING *certify_info;	/* TPMS_ATTEST */
+	ASN1_OCTET_STRING *signature;		/* TPMT_SIGNATURE */
+} PROTO_TPM_ANSWER;
+
+/* The first round of an attestor's challenge exchange. */
+typedef struct proto_challenge_req_st {
+	int type;			/* enum protocol_challenge_type */
+	union {
+		PROTO_TPM_CHALLENGE_REQ *tpm;
+	} value;
+} PROTO_CHALLENGE_REQ;
+
+/* The attestor's challenge. */
+typedef struct proto_challenge_st {
+	int type;			/* enum protocol_challenge_type */
+	union {
+		PROTO_TPM_CHALLENGE *tpm;
+	} value;
+} PROTO_CHALLENGE;
+
+typedef struct proto_challenge_resp_st {
+	ASN1_OCTET_STRING *session_id;	/* PROTOCOL_SESSION_ID_LEN */
+	ASN1_GENERALIZEDTIME *expires_at;
+	PROTO_CHALLENGE *challenge;
+} PROTO_CHALLENGE_RESP;
+
 typedef struct proto_attestation_st {
 	int type;			/* enum protocol_attest_type */
 	union {
 		PROTO_JOIN_TOKEN *join_token;
 		PROTO_X509_POP *x509_pop;
 		PROTO_IDENTITY_DOC *identity_doc;
+		PROTO_TPM_ANSWER *tpm;
 	} value;
 } PROTO_ATTESTATION;
 
@@ -239,6 +303,7 @@ typedef struct proto_request_body_st {
 		PROTO_SHOW_REQUEST *show;
 		ASN1_NULL *log_verify;
 		PROTO_REVOKE_SELECTOR *revoke_selector;
+		PROTO_CHALLENGE_REQ *challenge;
 	} value;
 } PROTO_REQUEST_BODY;
 
@@ -319,6 +384,7 @@ typedef struct proto_response_body_st {
 		PROTO_CERT_INFO *cert_info;
 		PROTO_LOG_VERIFY *log_verify;
 		PROTO_REVOKED *revoked;
+		PROTO_CHALLENGE_RESP *challenge;
 	} value;
 } PROTO_RESPONSE_BODY;
 
@@ -333,6 +399,12 @@ DECLARE_ASN1_FUNCTIONS(PROTO_JOIN_TOKEN)
 DECLARE_ASN1_FUNCTIONS(PROTO_X509_POP)
 DECLARE_ASN1_FUNCTIONS(PROTO_IDENTITY_DOC)
 DECLARE_ASN1_FUNCTIONS(PROTO_PLATFORM_DOC)
+DECLARE_ASN1_FUNCTIONS(PROTO_TPM_CHALLENGE_REQ)
+DECLARE_ASN1_FUNCTIONS(PROTO_TPM_CHALLENGE)
+DECLARE_ASN1_FUNCTIONS(PROTO_TPM_ANSWER)
+DECLARE_ASN1_FUNCTIONS(PROTO_CHALLENGE_REQ)
+DECLARE_ASN1_FUNCTIONS(PROTO_CHALLENGE)
+DECLARE_ASN1_FUNCTIONS(PROTO_CHALLENGE_RESP)
 DECLARE_ASN1_FUNCTIONS(PROTO_ATTESTATION)
 DECLARE_ASN1_FUNCTIONS(PROTO_ISSUE_REQUEST)
 DECLARE_ASN1_FUNCTIONS(PROTO_TOKEN_CREATE)
@@ -490,6 +562,46 @@ const char *protocol_status_hint(long status);
  * is missing or does not fit.
  */
 long protocol_response_status(const PROTO_RESPONSE *resp);
+
+/* --- the challenge exchange (protocol_tpm.c) --- */
+
+/*
+ * protocol_request_challenge_tpm returns a challenge Request carrying a
+ * TPM's first round: the EK certificate (DER; left out when ek_cert is
+ * NULL or ek_cert_len 0), the EK's and the AK's TPM2B_PUBLIC, all copied.
+ * NULL when out of memory. Freed with PROTO_REQUEST_free.
+ */
+PROTO_REQUEST *protocol_request_challenge_tpm(const uint8_t *ek_cert,
+    size_t ek_cert_len, const uint8_t *ek_pub, size_t ek_pub_len,
+    const uint8_t *ak_pub, size_t ak_pub_len);
+
+/*
+ * protocol_challenge_tpm returns the tpm Challenge: copies of the
+ * TPM2B_ID_OBJECT, the TPM2B_ENCRYPTED_SECRET and the certify nonce;
+ * NULL when out of memory. Freed with PROTO_CHALLENGE_free.
+ */
+PROTO_CHALLENGE *protocol_challenge_tpm(const uint8_t *id_object,
+    size_t id_object_len, const uint8_t *enc_secret, size_t enc_secret_len,
+    const uint8_t *nonce, size_t nonce_len);
+
+/*
+ * protocol_response_challenge returns an ok Response carrying a copy of
+ * the session id, its expiry and ch, which it takes (freed also on
+ * failure); NULL on failure.
+ */
+PROTO_RESPONSE *protocol_response_challenge(const uint8_t *session,
+    size_t session_len, time_t expires_at, PROTO_CHALLENGE *ch);
+
+/*
+ * protocol_attest_tpm returns a tpm Attestation (the answer to a tpm
+ * challenge) with copies of the session id, the activated secret, the
+ * key's TPM2B_PUBLIC, the TPMS_ATTEST and the TPMT_SIGNATURE of
+ * TPM2_Certify; NULL when out of memory.
+ */
+PROTO_ATTESTATION *protocol_attest_tpm(const uint8_t *session,
+    size_t session_len, const uint8_t *secret, size_t secret_len,
+    const uint8_t *key_pub, size_t key_pub_len, const uint8_t *attest,
+    size_t attest_len, const uint8_t *sig, size_t sig_len);
 
 /* --- attestation signed data (protocol_attest.c) --- */
 

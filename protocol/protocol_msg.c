@@ -140,6 +140,9 @@ protocol_request_new(enum protocol_request_type type)
 	case PROTO_REQ_SHOW:
 		v = PROTO_SHOW_REQUEST_new();
 		break;
+	case PROTO_REQ_CHALLENGE:
+		v = PROTO_CHALLENGE_REQ_new();
+		break;
 	default:
 		break;
 	}
@@ -226,6 +229,9 @@ response_vnew(enum protocol_status status, int body_type, const char *fmt,
 			break;
 		case PROTO_RESP_LOG_VERIFY:
 			v = b->value.log_verify = PROTO_LOG_VERIFY_new();
+			break;
+		case PROTO_RESP_CHALLENGE:
+			v = b->value.challenge = PROTO_CHALLENGE_RESP_new();
 			break;
 		}
 		if (v == NULL)

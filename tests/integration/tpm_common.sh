@@ -10,6 +10,13 @@
 #                    free loopback port. Afterwards $TPM_TCTI is its TCTI
 #                    string and $T/NAME/cas.pem its manufacturer CAs.
 #   tpm_tools NAME   point tpm2-tools and the tpm2 provider at TPM NAME
+#   tpm_tls_handshake KEY CERT CAFILE [CHAIN]
+#                    one TLS handshake: openssl s_server with the TSS2 key
+#                    file KEY (through the tpm2 provider, on the TPM of
+#                    $TPM2OPENSSL_TCTI) and CERT, and openssl s_client
+#                    verifying it against CAFILE
+# $T/ossl.cnf keeps the tpm2 provider's digests out of OpenSSL's way; use
+# it with OPENSSL_CONF for anything that signs with a TPM key.
 # Every swtpm started here is stopped when the test exits (ATEXIT_HOOKS).
 # swtpm has no resource manager: tools that leave objects loaded must be
 # followed by `tpm2_flushcontext -t`.
@@ -101,4 +108,48 @@ tpm_tools() {
 	TPM2TOOLS_TCTI=$(cat "$T/$1/tcti")
 	TPM2OPENSSL_TCTI=$TPM2TOOLS_TCTI
 	export TPM2TOOLS_TCTI TPM2OPENSSL_TCTI
+}
+
+# swtpm has no resource manager and only three object slots, so the
+# provider's TPM-backed hashes are kept out of the handshake
+# (default_properties); the signature is the TPM's.
+cat >"$T/ossl.cnf" <<EOF
+openssl_conf = init
+[init]
+alg_section = algs
+[algs]
+default_properties = ?tpm2.digest!=yes
+EOF
+
+tpm_tls_handshake() {
+	chain=
+	[ -n "${4:-}" ] && chain="-cert_chain $4"
+	n=0
+	while :; do
+		n=$((n + 1))
+		[ $n -le 20 ] || fail "no free port for s_server"
+		port=$((20000 + ($$ * 17 + n * 211) % 30000))
+		[ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] || continue
+		# shellcheck disable=SC2086
+		OPENSSL_CONF=$T/ossl.cnf openssl s_server -provider tpm2 \
+		    -provider default -accept "127.0.0.1:$port" -key "$1" \
+		    -cert "$2" $chain -naccept 1 -quiet >"$T/srv.out" 2>&1 &
+		srv=$!
+		TPM_PIDS="$TPM_PIDS $srv"
+		w=0
+		while kill -0 $srv 2>/dev/null &&
+		    [ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
+			w=$((w + 1))
+			[ $w -le 300 ] || fail "s_server did not listen in 30 s"
+			sleep 0.1
+		done
+		kill -0 $srv 2>/dev/null && break
+	done
+	echo hello | OPENSSL_CONF=/dev/null openssl s_client \
+	    -connect "127.0.0.1:$port" -servername localhost -CAfile "$3" \
+	    -verify_return_error -brief >"$T/cli.out" 2>&1 ||
+	    { cat "$T/cli.out" "$T/srv.out" >&2; fail "TLS handshake with the TPM key"; }
+	grep -q "CONNECTION ESTABLISHED" "$T/cli.out" ||
+	    { cat "$T/cli.out" "$T/srv.out" >&2; fail "no TLS connection"; }
+	wait $srv 2>/dev/null || :
 }

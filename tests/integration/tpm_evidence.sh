@@ -92,49 +92,13 @@ grep -q "CSR's public key is not the TPM-certified key" "$T/expect_fail.out" ||
     { cat "$T/expect_fail.out" >&2; fail "software key: wrong refusal"; }
 ok "refused: stale certify nonce, another key's CSR, a software key"
 
-# One TLS handshake with the key in the TPM. swtpm has no resource
-# manager and only three object slots, so the provider's TPM-backed hashes
-# are kept out of the handshake (default_properties); the signature is the
-# TPM's.
-cat >"$T/ossl.cnf" <<EOF
-openssl_conf = init
-[init]
-alg_section = algs
-[algs]
-default_properties = ?tpm2.digest!=yes
-EOF
+# One TLS handshake with the key in the TPM ($T/ossl.cnf: see
+# tpm_common.sh).
 # shellcheck disable=SC2086
 OPENSSL_CONF=$T/ossl.cnf openssl req -x509 $P -key "$T/rsa/key.pem" \
     -subj /CN=localhost -days 1 -out "$T/tls.crt" 2>"$T/req.err" ||
     { cat "$T/req.err" >&2; fail "self-signed certificate for the TPM key"; }
-n=0
-while :; do
-	n=$((n + 1))
-	[ $n -le 20 ] || fail "no free port for s_server"
-	port=$((20000 + ($$ * 17 + n * 211) % 30000))
-	[ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] || continue
-	# shellcheck disable=SC2086
-	OPENSSL_CONF=$T/ossl.cnf openssl s_server $P \
-	    -accept "127.0.0.1:$port" -key "$T/rsa/key.pem" \
-	    -cert "$T/tls.crt" -naccept 1 -quiet >"$T/srv.out" 2>&1 &
-	srv=$!
-	TPM_PIDS="$TPM_PIDS $srv"
-	w=0
-	while kill -0 $srv 2>/dev/null &&
-	    [ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
-		w=$((w + 1))
-		[ $w -le 300 ] || fail "s_server did not listen in 30 s"
-		sleep 0.1
-	done
-	kill -0 $srv 2>/dev/null && break
-done
-echo hello | OPENSSL_CONF=/dev/null openssl s_client \
-    -connect "127.0.0.1:$port" -servername localhost -CAfile "$T/tls.crt" \
-    -verify_return_error -brief >"$T/cli.out" 2>&1 ||
-    { cat "$T/cli.out" "$T/srv.out" >&2; fail "TLS handshake with the TPM key"; }
-grep -q "CONNECTION ESTABLISHED" "$T/cli.out" ||
-    { cat "$T/cli.out" "$T/srv.out" >&2; fail "no TLS connection"; }
-wait $srv 2>/dev/null || :
+tpm_tls_handshake "$T/rsa/key.pem" "$T/tls.crt" "$T/tls.crt"
 ok "openssl s_server with the TPM key: one TLS handshake verified"
 
 # Refusals that need the second TPM.

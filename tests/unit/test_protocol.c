@@ -32,6 +32,8 @@ static const uint8_t fake_csr[] = "fake PKCS#10 DER: the protocol does not "
     "parse it";
 static const uint8_t secret[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
 static const uint8_t nonce[PROTOCOL_NONCE_LEN] = { 0xaa, 0xbb, 0xcc };
+/* Stands for marshalled TPM structures: the protocol does not parse them. */
+static const uint8_t tpm_blob[PROTOCOL_MAX_TPM_BLOB + 1] = { 0x00, 0x58, 0x23 };
 static const uint8_t serial[16] = { 0x5e, 0x12, 0x34, 0x56, 0x78, 0x9a,
     0xbc, 0xde, 0xf0, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07 };
 
@@ -138,7 +140,7 @@ build_platform_doc(void)
 }
 
 /* Request number i, for i in 0..REQ_BUILDERS-1; every type appears. */
-#define REQ_BUILDERS 13
+#define REQ_BUILDERS 16
 static PROTO_REQUEST *
 build_request(int i)
 {
@@ -236,6 +238,21 @@ build_request(int i)
 		CU_ASSERT_FATAL(ASN1_ENUMERATED_set(
 		    req->body->value.revoke_selector->reason, 1) == 1);
 		break;
+	case 13:
+		req = protocol_request_challenge_tpm(tpm_blob, 300, tpm_blob,
+		    90, tpm_blob + 90, 88);
+		break;
+	case 14:
+		req = protocol_request_challenge_tpm(NULL, 0, tpm_blob, 90,
+		    tpm_blob + 90, 88);
+		break;
+	case 15:
+		att = protocol_attest_tpm(tpm_blob, PROTOCOL_SESSION_ID_LEN,
+		    secret, sizeof(secret), tpm_blob, 90, tpm_blob + 100, 129,
+		    tpm_blob + 250, 72);
+		req = protocol_request_issue(fake_csr, sizeof(fake_csr), att,
+		    0);
+		break;
 	}
 	CU_ASSERT_FATAL(req != NULL);
 	return req;
@@ -287,7 +304,7 @@ build_token_info(const char *id, int state)
 }
 
 /* Response number i, for i in 0..RESP_BUILDERS-1; every type appears. */
-#define RESP_BUILDERS 10
+#define RESP_BUILDERS 11
 static PROTO_RESPONSE *
 build_response(int i)
 {
@@ -375,6 +392,12 @@ build_response(int i)
 		    r->body->value.revoked->serials, new_serial()) > 0);
 		CU_ASSERT_FATAL(sk_ASN1_INTEGER_push(
 		    r->body->value.revoked->serials, new_serial()) > 0);
+		break;
+	case 10:
+		r = protocol_response_challenge(tpm_blob,
+		    PROTOCOL_SESSION_ID_LEN, 1700000000,
+		    protocol_challenge_tpm(tpm_blob, 70, tpm_blob + 70, 258,
+		    nonce, sizeof(nonce)));
 		break;
 	}
 	CU_ASSERT_FATAL(r != NULL);
@@ -831,6 +854,67 @@ test_bad_values(void)
 	PROTO_REQUEST_free(req);
 }
 
+/* The challenge exchange: each size rule, and the fields as sent. */
+static void
+test_tpm_exchange(void)
+{
+	PROTO_REQUEST *req;
+	PROTO_RESPONSE *resp;
+	PROTO_TPM_CHALLENGE_REQ *t;
+	PROTO_TPM_ANSWER *a;
+	uint8_t *der;
+	size_t len;
+
+	req = build_request(14);
+	t = req->body->value.challenge->value.tpm;
+	CU_ASSERT_EQUAL(req->body->value.challenge->type, PROTO_CHALLENGE_TPM);
+	CU_ASSERT_PTR_NULL(t->ek_certificate);
+	CU_ASSERT_EQUAL(ASN1_STRING_length(t->ak_public), 88);
+	/* An AK public area over the cap. */
+	CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(t->ak_public, tpm_blob,
+	    PROTOCOL_MAX_TPM_BLOB + 1) == 1);
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(),
+	    "Request.challenge.tpm.akPublic"));
+	/* An empty EK public area. */
+	CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(t->ak_public, tpm_blob, 8) == 1);
+	CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(t->ek_public, tpm_blob, 0) == 1);
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "ekPublic"));
+	PROTO_REQUEST_free(req);
+
+	/* The answer: a session id of another length, a long secret. */
+	req = build_request(15);
+	a = req->body->value.issue->attestation->value.tpm;
+	CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(a->session_id, tpm_blob,
+	    PROTOCOL_SESSION_ID_LEN - 1) == 1);
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "tpm.sessionId"));
+	CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(a->session_id, tpm_blob,
+	    PROTOCOL_SESSION_ID_LEN) == 1);
+	CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(a->secret, tpm_blob,
+	    PROTOCOL_TPM_SECRET_LEN + 1) == 1);
+	CU_ASSERT_EQUAL(protocol_request_encode(&der, &len, req),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(), "tpm.secret"));
+	PROTO_REQUEST_free(req);
+
+	/* The challenge: a nonce of another length. */
+	resp = build_response(10);
+	CU_ASSERT_EQUAL(resp->body->value.challenge->challenge->type,
+	    PROTO_CHALLENGE_TPM);
+	CU_ASSERT_FATAL(ASN1_OCTET_STRING_set(resp->body->value.challenge->
+	    challenge->value.tpm->nonce, nonce, 31) == 1);
+	CU_ASSERT_EQUAL(protocol_response_encode(&der, &len, resp),
+	    CA_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_error_detail(),
+	    "Response.challenge.challenge.tpm.nonce"));
+	PROTO_RESPONSE_free(resp);
+}
+
 static void
 test_bad_choice(void)
 {
@@ -1131,7 +1215,8 @@ write_corpus(const char *dir)
 		request_der(i, &der, &len);
 		snprintf(name, sizeof(name), "req-%02d.der", i);
 		write_file(dir, name, der, len);
-		if (i == 0 || i == 1 || i == 2 || i == 4) {
+		if (i == 0 || i == 1 || i == 2 || i == 4 || i == 13 ||
+		    i == 15) {
 			/* Truncated, and with a trailing byte. */
 			snprintf(name, sizeof(name), "bad-req-%02d-trunc.der",
 			    i);
@@ -1151,7 +1236,7 @@ write_corpus(const char *dir)
 		response_der(i, &der, &len);
 		snprintf(name, sizeof(name), "resp-%02d.der", i);
 		write_file(dir, name, der, len);
-		if (i == 1 || i == 5) {
+		if (i == 1 || i == 5 || i == 10) {
 			snprintf(name, sizeof(name), "bad-resp-%02d-trunc.der",
 			    i);
 			write_file(dir, name, der, len - 1);
@@ -1234,6 +1319,7 @@ static CU_TestInfo tests[] = {
 	{ "too_many", test_too_many },
 	{ "bad_values", test_bad_values },
 	{ "bad_choice", test_bad_choice },
+	{ "tpm_exchange", test_tpm_exchange },
 	{ "pop_tbs", test_pop_tbs },
 	{ "pop_sign_verify", test_pop_sign_verify },
 	{ "iddoc", test_iddoc },
