@@ -145,6 +145,13 @@ mod_setup_tpm2() {
 	TPM2_PKCS11_STORE=$T/tpmstore
 	TPM2_PKCS11_LOG_LEVEL=0
 	export TPM2_PKCS11_TCTI TPM2TOOLS_TCTI TPM2_PKCS11_STORE TPM2_PKCS11_LOG_LEVEL
+	# Alive is not ready: wait until the daemon answers on its bus name.
+	n=0
+	until tpm2_getrandom 4 >/dev/null 2>"$T/getrandom.out"; do
+		n=$((n + 1))
+		[ $n -lt 100 ] || { cat "$T/abrmd.out" "$T/getrandom.out" >&2; fail "tpm2-abrmd does not answer on $bus"; }
+		sleep 0.1
+	done
 	MOD_PIN=$T/tpm2.pin
 	newpin "$MOD_PIN"
 	newpin "$T/tpm2.sopin"
