@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -63,6 +64,7 @@ struct server {
 	struct handler *h;
 	atomic_int stopping;
 	int stopped;
+	int abandoned;		/* a socket was left open at shutdown */
 	nng_tls_config *tls;
 	struct conn_limit *limit;
 	struct pool net;
@@ -391,8 +393,110 @@ pool_join(struct pool *p)
 	p->nstarted = 0;
 }
 
-static void
-pool_close(struct pool *p)
+/*
+ * How long shutdown waits for nng to close a socket. nng_close waits until
+ * every connection is reaped; under a flood, nng 1.5 has been seen to wait
+ * for ever for one that never is. Every request has been answered or
+ * dropped by then (the workers are joined), so past this bound the socket
+ * is left to the exiting process and shutdown goes on to close the log.
+ */
+#define SERVER_CLOSE_WAIT	10	/* seconds */
+
+struct closer {
+	nng_socket sock;
+	pthread_mutex_t mtx;
+	pthread_cond_t cond;
+	int done, abandoned;
+};
+
+/* What a closer that did not finish still uses: kept reachable. */
+static struct server *server_abandoned;
+
+static void *
+closer_main(void *arg)
+{
+	struct closer *c = arg;
+	int abandoned;
+
+#ifdef ILOG_TEST_HOOKS
+	/*
+	 * Only in tests/tools/issuer_faults: while the file that
+	 * $CARAPACE_TEST_CLOSE_HANG names exists, nng_close "hangs".
+	 */
+	{
+		const char *hang = getenv("CARAPACE_TEST_CLOSE_HANG");
+
+		while (hang != NULL && access(hang, F_OK) == 0)
+			sleep(1);
+	}
+#endif
+	nng_close(c->sock);
+	pthread_mutex_lock(&c->mtx);
+	c->done = 1;
+	abandoned = c->abandoned;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->mtx);
+	if (abandoned) {
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->mtx);
+		free(c);
+	}
+	return NULL;
+}
+
+/* sock_close_bounded: 0 when nng closed sock, -1 when it was left open. */
+static int
+sock_close_bounded(nng_socket sock, const char *what,
+    const struct timespec *until)
+{
+	struct closer *c;
+	pthread_t t;
+	int done, rc = 0;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    pthread_mutex_init(&c->mtx, NULL) != 0) {
+		free(c);
+		nng_close(sock);
+		return 0;
+	}
+	c->sock = sock;
+	if (pthread_cond_init(&c->cond, NULL) != 0 ||
+	    pthread_create(&t, NULL, closer_main, c) != 0) {
+		nng_close(sock);
+		pthread_mutex_destroy(&c->mtx);
+		free(c);
+		return 0;
+	}
+	pthread_mutex_lock(&c->mtx);
+	while (!c->done &&
+	    pthread_cond_timedwait(&c->cond, &c->mtx, until) != ETIMEDOUT)
+		;
+	done = c->done;
+	if (!done)
+		c->abandoned = 1;
+	pthread_mutex_unlock(&c->mtx);
+	if (done) {
+		pthread_join(t, NULL);
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->mtx);
+		free(c);
+	} else {
+		pthread_detach(t);
+		log_warn("shutdown: the %s socket did not close within %d s "
+		    "of the stop (connections that nng never released); "
+		    "leaving it to the exiting process", what,
+		    SERVER_CLOSE_WAIT);
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * pool_close: 0 when everything was released, -1 when the socket was left
+ * open (then its contexts and callbacks' state are kept too).
+ */
+static int
+pool_close(struct pool *p, const struct timespec *until)
 {
 	size_t i;
 
@@ -405,9 +509,12 @@ pool_close(struct pool *p)
 			nng_ctx_close(w->ctx);
 		w->ctx_open = 0;
 	}
-	if (p->sock_open)
-		nng_close(p->sock);
-	p->sock_open = 0;
+	if (p->sock_open) {
+		p->sock_open = 0;
+		if (sock_close_bounded(p->sock, p->operator ? "operator" :
+		    "network", until) != 0)
+			return -1;
+	}
 	for (i = 0; i < p->nworkers; i++) {
 		nng_aio_free(p->workers[i].aio);
 		p->workers[i].aio = NULL;
@@ -422,6 +529,7 @@ pool_close(struct pool *p)
 		pthread_mutex_destroy(&p->mtx);
 		p->sync_init = 0;
 	}
+	return 0;
 }
 
 /*
@@ -481,13 +589,20 @@ server_nofile(const struct issuer_config *cfg)
 void
 server_stop(struct server *s)
 {
+	struct timespec until;
+
 	if (s == NULL || s->stopped)
 		return;
 	atomic_store(&s->stopping, 1);
 	pool_join(&s->net);
 	pool_join(&s->op);
-	pool_close(&s->net);
-	pool_close(&s->op);
+	/* One bound for both sockets, from here. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += SERVER_CLOSE_WAIT;
+	if (pool_close(&s->net, &until) != 0)
+		s->abandoned = 1;
+	if (pool_close(&s->op, &until) != 0)
+		s->abandoned = 1;
 	s->stopped = 1;
 }
 
@@ -497,6 +612,11 @@ server_free(struct server *s)
 	if (s == NULL)
 		return;
 	server_stop(s);
+	if (s->abandoned) {
+		/* nng may still call back into s->limit: keep it all. */
+		server_abandoned = s;
+		return;
+	}
 	if (s->tls != NULL)
 		nng_tls_config_free(s->tls);
 	/* After the sockets are closed: no pipe callback runs any more. */
