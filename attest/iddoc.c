@@ -23,6 +23,7 @@
 #include "attest/attestor.h"
 #include "attest/iddoc.h"
 #include "common/ca_error.h"
+#include "common/log.h"
 #include "protocol/protocol.h"
 
 struct iddoc_key {
@@ -226,17 +227,6 @@ field_check(const char *what, const char *s)
 	return CA_OK;
 }
 
-static const char *
-time_str(char *buf, size_t len, time_t t)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "@%lld", (long long)t);
-	return buf;
-}
-
 int
 attest_iddoc_verify(struct iddoc_identity **out,
     const struct iddoc_verifier *v, const struct iddoc_evidence *ev,
@@ -308,7 +298,7 @@ attest_iddoc_verify(struct iddoc_identity **out,
 		rc = ca_error(CA_ERR_EXPIRED, "identity document for instance "
 		    "%s: issued at %s, in the future (more than %ld s ahead); "
 		    "check the clocks of the platform and the issuer",
-		    f.instance, time_str(when, sizeof(when), f.issued_at),
+		    f.instance, log_time_str(when, sizeof(when), f.issued_at),
 		    v->skew);
 		goto out;
 	}
@@ -316,7 +306,7 @@ attest_iddoc_verify(struct iddoc_identity **out,
 		rc = ca_error(CA_ERR_EXPIRED, "identity document for instance "
 		    "%s: issued at %s, older than %ld s; fetch a fresh "
 		    "document from the platform", f.instance,
-		    time_str(when, sizeof(when), f.issued_at), v->window);
+		    log_time_str(when, sizeof(when), f.issued_at), v->window);
 		goto out;
 	}
 	if (seen != NULL) {

@@ -22,6 +22,7 @@
 #include "attest/attestor.h"
 #include "attest/join_token.h"
 #include "common/ca_error.h"
+#include "common/log.h"
 #include "issuer/policy.h"
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -213,17 +214,6 @@ join_token_hash(uint8_t out[JOIN_TOKEN_HASH_LEN],
 	return rc;
 }
 
-static const char *
-time_str(char *buf, size_t len, time_t t)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "@%lld", (long long)t);
-	return buf;
-}
-
 int
 join_token_record_check(const struct join_token_record *rec, time_t now)
 {
@@ -286,7 +276,7 @@ join_token_verdict(enum join_token_state *state,
 		st = JOIN_TOKEN_REVOKED;
 		rc = ca_error(CA_ERR_DENIED, "join token %s: revoked at %s; "
 		    "ask the operator for a new one", idhex,
-		    time_str(when, sizeof(when), rec->revoked_at));
+		    log_time_str(when, sizeof(when), rec->revoked_at));
 		goto out;
 	}
 	if (rec->used_at != 0) {
@@ -295,14 +285,14 @@ join_token_verdict(enum join_token_state *state,
 		    "%s (a join token is good for one certificate); renew "
 		    "with the certificate it gave, or ask the operator for a "
 		    "new token", idhex,
-		    time_str(when, sizeof(when), rec->used_at));
+		    log_time_str(when, sizeof(when), rec->used_at));
 		goto out;
 	}
 	if (now >= rec->expires) {
 		st = JOIN_TOKEN_EXPIRED;
 		rc = ca_error(CA_ERR_EXPIRED, "join token %s: expired at %s; "
 		    "ask the operator for a new one", idhex,
-		    time_str(when, sizeof(when), rec->expires));
+		    log_time_str(when, sizeof(when), rec->expires));
 		goto out;
 	}
 	st = JOIN_TOKEN_OK;
@@ -364,18 +354,6 @@ split_lines(char ***out, size_t *n, const char *s)
 	return CA_OK;
 }
 
-static const char *
-iso_time(char *buf, size_t len, int64_t t)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%" PRId64, t);
-	return buf;
-}
-
 /*
  * jt_refusal says why a join token that was found cannot be used (rc from
  * join_token_usable), in the same words whether that was seen when the
@@ -390,14 +368,14 @@ jt_refusal(struct attest_result *res, const struct join_token *t, int rc)
 	if (rc == CA_ERR_EXPIRED) {
 		attest_refuse(res, PROTOCOL_TOKEN_EXPIRED, "join token %s: "
 		    "expired at %s; ask the operator for a new one", t->id,
-		    iso_time(when, sizeof(when), t->expires_at));
+		    log_time_str(when, sizeof(when), (time_t)t->expires_at));
 		return;
 	}
 	attest_refuse(res, PROTOCOL_TOKEN_USED, "join token %s: %s at %s; a "
 	    "join token is good for one certificate; ask the operator for a "
 	    "new one", t->id, t->revoked_at != 0 ? "revoked" : "already used",
-	    iso_time(when, sizeof(when), t->revoked_at != 0 ? t->revoked_at :
-	    t->used_at));
+	    log_time_str(when, sizeof(when), (time_t)(t->revoked_at != 0 ?
+	    t->revoked_at : t->used_at)));
 	if (t->used_at != 0 && t->revoked_at == 0) {
 		res->spent = 1;
 		memcpy(res->spent_serial, t->used_serial,

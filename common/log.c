@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "common/ca_error.h"
 #include "common/log.h"
@@ -57,4 +58,15 @@ log_ca_err(int rc, const char *what)
 	else
 		log_err("%s: %s", what, ca_strerror(rc));
 	return rc;
+}
+
+const char *
+log_time_str(char *buf, size_t len, time_t t)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
+	return buf;
 }

@@ -10,6 +10,9 @@
 #ifndef LOG_H
 #define LOG_H
 
+#include <stddef.h>
+#include <time.h>
+
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* log_init sets the program name, the threshold and the sink. */
@@ -28,5 +31,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
  * level and returns rc.
  */
 int log_ca_err(int rc, const char *what);
+
+/*
+ * log_time_str writes t as UTC "YYYY-MM-DDThh:mm:ssZ" into buf (32 bytes
+ * are enough), or "@SECONDS" when it has no calendar form; returns buf.
+ */
+const char *log_time_str(char *buf, size_t len, time_t t);
 
 #endif /* LOG_H */

@@ -91,12 +91,7 @@ ceremony_section_check(const struct ceremony *c, const char *section,
 const char *
 ceremony_time_string(char buf[32], time_t t)
 {
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, 32, "@%lld", (long long)t);
-	return buf;
+	return log_time_str(buf, 32, t);
 }
 
 void
