@@ -138,9 +138,13 @@ while :; do
 	sent_at=$3
 	open_at=$(awk 'NR == 1 { print $3 }' "$T/hold.out")
 	# Idle for 1 s in a table over half full is closed anyway: the
-	# request must have come before that to tell eviction apart.
-	[ $((sent_at - open_at)) -lt 800 ] && break
-	[ $tries -lt 3 ] || fail "too slow to send within 0.8 s of the idle connections, 3 times"
+	# request must have come before that to tell eviction apart, and
+	# with all 128 still open (on a loaded machine one can go early,
+	# and then nothing needs evicting).
+	early=$(awk -v s="$sent_at" 'NR > 1 && $2 != "open" && $2 < s' \
+	    "$T/hold.out" | wc -l)
+	[ $((sent_at - open_at)) -lt 800 ] && [ "$early" -eq 0 ] && break
+	[ $tries -lt 3 ] || { cat "$T/hold.out"; fail "3 times: the request not within 0.8 s of the idle connections ($((sent_at - open_at)) ms), or $early closed before it"; }
 	sleep 2
 done
 first=$(awk 'NR > 1 && $2 != "open" { if (min == "" || $2 < min) { min = $2; who = $1 } }
@@ -167,8 +171,9 @@ n=$(hold_count "$T/busy.out" closed)
 # until the table is back to a quarter (4 of 16): at least 8 of the 12.
 [ "$n" -ge 8 ] || { cat "$T/busy.out"; fail "12 of 16 idle: only $n closed within 15 s"; }
 open_at=$(awk 'NR == 1 { print $3 }' "$T/busy.out")
-last=$(awk 'NR > 1 && $2 > max { max = $2 } END { print max }' "$T/busy.out")
-first=$(awk 'NR > 1 && (min == "" || $2 < min) { min = $2 } END { print min }' "$T/busy.out")
+# Lines of connections still open say "open", not a time.
+last=$(awk 'NR > 1 && $2 != "open" && $2 + 0 > max + 0 { max = $2 } END { print max }' "$T/busy.out")
+first=$(awk 'NR > 1 && $2 != "open" && (min == "" || $2 + 0 < min + 0) { min = $2 } END { print min }' "$T/busy.out")
 [ $((first - open_at)) -ge 700 ] || fail "idle connections closed after $((first - open_at)) ms, before 1 s"
 ok "12 idle of max_connections = 16: closed after $((first - open_at))-$((last - open_at)) ms (1 s idle limit; request_timeout 30 s)"
 "$FLOOD" hold 127.0.0.2 127.0.0.1 "$PORT" 8 3 >"$T/calm.out" ||
