@@ -40,7 +40,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/carapace-test.XXXXXX")
 # ATEXIT_HOOKS: names of functions cleanup runs first (servers to stop).
 ATEXIT_HOOKS=
 cleanup() {
-	rc=$?
+	rc=${1:-$?}
 	for h in $ATEXIT_HOOKS; do
 		"$h" || :
 	done

@@ -15,11 +15,9 @@ crl_config "poll_ms = 100"
 pid=$!
 # Stop the daemon on any exit, keeping the test's exit status.
 stop_daemon() {
-	st=$?
 	kill -TERM "$pid" 2>/dev/null || true
-	return $st
 }
-trap 'stop_daemon; cleanup' EXIT
+trap 'rc=$?; stop_daemon; cleanup $rc' EXIT INT TERM
 
 # wait_number N: up to 10 s for CRL number N to be published.
 wait_number() {

@@ -64,7 +64,7 @@ export CARAPACE_CEREMONY=$CEREMONY
 # Stop a daemon left running when the test ends early, then common.sh's
 # cleanup.
 iss_atexit() {
-	rc=$?
+	rc=${1:-$?}
 	if [ -n "$ISS_PID" ] && kill -0 "$ISS_PID" 2>/dev/null; then
 		kill -KILL "$ISS_PID" 2>/dev/null || :
 		wait "$ISS_PID" 2>/dev/null || :
@@ -73,8 +73,7 @@ iss_atexit() {
 		echo "--- carapace-issuer standard error (last 30 lines) ---" >&2
 		tail -n 30 "$T/issuer.err" >&2
 	fi
-	(exit $rc)
-	cleanup
+	cleanup $rc
 }
 trap iss_atexit EXIT INT TERM
 

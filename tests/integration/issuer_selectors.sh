@@ -100,8 +100,7 @@ OPID=$!
 ocspd_kill() {
 	rc=$?
 	kill -KILL "$OPID" 2>/dev/null || :
-	(exit $rc)
-	cleanup
+	iss_atexit $rc
 }
 trap ocspd_kill EXIT INT TERM
 i=0

@@ -30,8 +30,7 @@ full_atexit() {
 		wait "$ISS_PID" 2>/dev/null || :
 	fi
 	umount "$FULL" 2>/dev/null || umount -l "$FULL" 2>/dev/null || :
-	(exit $rc)
-	iss_atexit
+	iss_atexit $rc
 }
 trap full_atexit EXIT INT TERM
 

@@ -185,13 +185,12 @@ ocsp_stop() {
 }
 
 ocsp_kill_on_exit() {
-	rc=$?
+	rc=${1:-$?}
 	if [ -n "$OCSP_PID" ]; then
 		kill -KILL "$OCSP_PID" 2>/dev/null || true
 		[ $rc -ne 0 ] && cat "$T/ocsp.log" >&2
 	fi
-	(exit $rc)
-	cleanup
+	cleanup $rc
 }
 trap ocsp_kill_on_exit EXIT INT TERM
 

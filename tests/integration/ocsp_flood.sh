@@ -70,8 +70,7 @@ flood_stop() {
 flood_kill_on_exit() {
 	rc=$?
 	[ -n "$FLOOD_PID" ] && kill -KILL "$FLOOD_PID" 2>/dev/null
-	(exit $rc)
-	ocsp_kill_on_exit
+	ocsp_kill_on_exit $rc
 }
 trap flood_kill_on_exit EXIT INT TERM
 
