@@ -517,9 +517,33 @@ conn_event(struct worker *w, struct conn *c, uint32_t ev)
 }
 
 /*
+ * evict_pick: among the HTTP_SERVER_EVICT_SCAN oldest idle connections,
+ * the oldest of the address that holds the most connections. A flood's
+ * reopened connections make room for each other, not at the expense of a
+ * lone client that has connected and not yet sent its request. Under mu.
+ */
+#define HTTP_SERVER_EVICT_SCAN	64
+
+static struct conn *
+evict_pick(struct http_server *s)
+{
+	struct conn *c, *best = NULL;
+	uint32_t n, most = 0;
+	int i;
+
+	for (c = s->idle_head, i = 0; c != NULL && i < HTTP_SERVER_EVICT_SCAN;
+	    c = c->inext, i++)
+		if ((n = http_peers_count(s->peers, c->peer)) > most) {
+			most = n;
+			best = c;
+		}
+	return best != NULL ? best : s->idle_head;
+}
+
+/*
  * conn_admit counts c (its peer key set) against the limits. When c's
  * address holds max_per_addr connections already it returns -1: refused.
- * When the table is full it evicts the oldest idle connection, any
+ * When the table is full it evicts an idle connection (evict_pick), any
  * worker's (the owner closes it: shut down here, so that its worker wakes
  * up), and returns 1; with nothing idle to evict it returns -1. Otherwise
  * 0.
@@ -536,7 +560,7 @@ conn_admit(struct worker *w, struct conn *c)
 	    != 0)
 		goto out;
 	if (atomic_load(&s->nconns) - s->nevicting >= s->cfg.max_conns) {
-		if ((v = s->idle_head) == NULL ||
+		if ((v = evict_pick(s)) == NULL ||
 		    s->nevicting >= HTTP_SERVER_EVICT_MAX) {
 			http_peers_remove(s->peers, c->peer);
 			goto out;

@@ -22,8 +22,8 @@
  *   - max_per_addr per client address (an IPv6 /64 counts as one, see
  *     http_peers.h): one more from that address is accepted and closed;
  *   - max_conns in all: when the table is full, a new connection evicts
- *     the oldest idle one (no request begun, nothing left to write), from
- *     any worker; only with nothing idle is the new one closed. Evicted
+ *     an idle one (no request begun, nothing left to write; the oldest of
+ *     the busiest address among the 64 oldest idle), from any worker; only with nothing idle is the new one closed. Evicted
  *     connections are closed by their own worker, so up to
  *     HTTP_SERVER_EVICT_MAX more descriptors may be open for a moment;
  *   - while more than half of max_conns are open, a connection idle for
