@@ -118,12 +118,33 @@ mod_setup_tpm2() {
 	done
 	[ -n "$MOD_MODULE" ] || fail "libtpm2_pkcs11 not found (libtpm2-pkcs11-1)"
 	mkdir -p "$T/tpm" "$T/tpmstore"
-	port=$(mod_free_port 1)
-	swtpm socket --tpm2 --tpmstate "dir=$T/tpm" \
-	    --server "type=tcp,port=$port,bindaddr=127.0.0.1" \
-	    --ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" \
-	    --flags not-need-init,startup-clear >"$T/swtpm.out" 2>&1 &
-	MOD_PIDS="$MOD_PIDS $!"
+	# A port pair nobody listens on, and a swtpm that answers on it
+	# before tpm2-abrmd connects (it does not retry, and stays up
+	# broken): another port when this swtpm could not bind.
+	k=0
+	while :; do
+		k=$((k + 1))
+		[ $k -le 20 ] || { cat "$T/swtpm.out" >&2; fail "swtpm: no free loopback port pair"; }
+		port=$(mod_free_port $((k * 101)))
+		[ -z "$(ss -Hltn "sport = :$port or sport = :$((port + 1))" 2>/dev/null)" ] ||
+		    continue
+		swtpm socket --tpm2 --tpmstate "dir=$T/tpm" \
+		    --server "type=tcp,port=$port,bindaddr=127.0.0.1" \
+		    --ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" \
+		    --flags not-need-init,startup-clear >"$T/swtpm.out" 2>&1 &
+		swpid=$!
+		w=0
+		while kill -0 "$swpid" 2>/dev/null; do
+			TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$port" \
+			    tpm2_getrandom 4 >/dev/null 2>&1 && break
+			w=$((w + 1))
+			[ $w -le 300 ] || { kill "$swpid"; cat "$T/swtpm.out" >&2; fail "swtpm did not answer in 30 s"; }
+			sleep 0.1
+		done
+		kill -0 "$swpid" 2>/dev/null && break
+		wait "$swpid" 2>/dev/null || :
+	done
+	MOD_PIDS="$MOD_PIDS $swpid"
 	# swtpm has no resource manager, and tpm2_ptool leaves objects
 	# loaded: tpm2-abrmd on a private session bus stands in for one.
 	dbus-daemon --session --fork --print-address=1 --print-pid=1 \
